@@ -1,0 +1,85 @@
+# rstscope - plain make.  `make` builds ./rstscope, `make check` runs the
+# unit and end-to-end tests (also under ASan+UBSan), `make install` installs.
+PKG_CONFIG ?= pkg-config
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+PYTHON     ?= python3
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wpointer-arith -Wcast-qual -Wformat=2 -Wundef -Wvla
+override CFLAGS += -std=c11 -D_DEFAULT_SOURCE $(WARN) -Iinclude -MMD -MP \
+                   $(shell $(PKG_CONFIG) --cflags libpcap jansson)
+LIBS = $(shell $(PKG_CONFIG) --libs libpcap jansson)
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
+CHECK_LIBS   = $(shell $(PKG_CONFIG) --libs check)
+
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+MODULES = capture decode conn tcpsm report_text report_json
+OBJ     = $(MODULES:%=build/%.o)
+SAN_OBJ = $(MODULES:%=build/san/%.o)
+UNITS   = check_decode check_conn check_tcpsm
+
+all: rstscope
+
+rstscope: $(OBJ) build/main.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+build/%.o: src/%.c | build
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/san/%.o: src/%.c | build
+	$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
+
+build/rstscope-san: $(SAN_OBJ) build/san/main.o
+	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+build/tests/%: tests/%.c $(OBJ) | build
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(OBJ) $(LIBS) $(CHECK_LIBS)
+
+build/tests/san-%: tests/%.c $(SAN_OBJ) | build
+	$(CC) $(CFLAGS) -O1 $(SAN) $(CHECK_CFLAGS) -o $@ $< $(SAN_OBJ) $(LIBS) $(CHECK_LIBS)
+
+build/pcapgen: tests/pcapgen.c | build
+	$(CC) $(CFLAGS) -o $@ $< $(LIBS)
+
+build:
+	@mkdir -p build/san build/tests
+
+# Unit tests (Check, fork mode) and the golden end-to-end tests.
+check: rstscope build/rstscope-san $(UNITS:%=build/tests/%) $(UNITS:%=build/tests/san-%)
+	@for t in $(UNITS); do build/tests/$$t || exit 1; done
+	@for t in $(UNITS); do CK_FORK=yes build/tests/san-$$t >/dev/null || \
+	    { echo "sanitizer unit test $$t failed"; build/tests/san-$$t; exit 1; }; done
+	@echo "unit tests (also under ASan+UBSan): passed"
+	@tests/run-e2e.sh ./rstscope
+	@tests/run-e2e.sh build/rstscope-san
+
+check-asan: build/rstscope-san
+	@tests/run-e2e.sh build/rstscope-san
+
+# Regenerate the synthetic captures (the real ones come from tests/capture-lo.sh).
+testdata: build/pcapgen
+	build/pcapgen testdata
+
+# Agreement with Zeek's conn.log on ../shared/corpus/zeek (skipped without it).
+conformance: rstscope
+	@$(PYTHON) tests/conformance.py --rstscope ./rstscope
+
+install: rstscope
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 rstscope $(DESTDIR)$(BINDIR)/rstscope
+	install -m 644 man/rstscope.1 $(DESTDIR)$(MANDIR)/man1/rstscope.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/rstscope $(DESTDIR)$(MANDIR)/man1/rstscope.1
+
+clean:
+	rm -rf build rstscope
+
+.PHONY: all check check-asan testdata conformance install uninstall clean
+
+-include $(wildcard build/*.d build/san/*.d build/tests/*.d)

@@ -1,0 +1,53 @@
+/* config.h - every tunable of rstscope in one place: units, defaults and
+ * the command-line flag that overrides each.  Build-time overrides work with
+ * -DNAME=value because every value is wrapped in #ifndef. */
+#ifndef RS_CONFIG_H
+#define RS_CONFIG_H
+
+/* ---- things you may reasonably want to change ---- */
+
+#ifndef RS_IDLE_TIMEOUT_S
+#  define RS_IDLE_TIMEOUT_S     7200  /* an established connection silent this long is
+                                         expired and reported as open, s; --idle-timeout */
+#endif
+#ifndef RS_HALFOPEN_TIMEOUT_S
+#  define RS_HALFOPEN_TIMEOUT_S 180   /* a connection whose handshake never completed is
+                                         expired after this much silence, s (covers the
+                                         127 s classic SYN retry span); --halfopen-timeout */
+#endif
+#ifndef RS_CLOSE_LINGER_S
+#  define RS_CLOSE_LINGER_S     5     /* after a RST, or FINs from both sides, a packet
+                                         arriving this much later starts a new connection
+                                         on the same 5-tuple, s; --close-linger */
+#endif
+#ifndef RS_MAX_CONNS
+#  define RS_MAX_CONNS          4000000 /* tracked connections at once; at the cap the
+                                           oldest idle ones are expired; --max-conns */
+#endif
+
+/* ---- obscure ---- */
+
+#ifndef RS_TABLE_MIN_BUCKETS
+#  define RS_TABLE_MIN_BUCKETS  1024  /* initial hash buckets, power of two */
+#endif
+#ifndef RS_EVICT_PERCENT
+#  define RS_EVICT_PERCENT      1     /* share of the table expired at once at the cap, % */
+#endif
+#ifndef RS_DUP_WINDOW_NS
+#  define RS_DUP_WINDOW_NS      1000000 /* an identical IP packet on the same connection
+                                           within this time is a capture duplicate, ns */
+#endif
+#ifndef RS_MAX_SYN_TIMES
+#  define RS_MAX_SYN_TIMES      8     /* client SYN times kept per connection */
+#endif
+#ifndef RS_HISTORY_MAX
+#  define RS_HISTORY_MAX        24    /* history letters kept; more are cut, marked '+' */
+#endif
+#ifndef RS_MAX_ENCAP_DEPTH
+#  define RS_MAX_ENCAP_DEPTH    4     /* nested tunnels/labels decoded before giving up */
+#endif
+#ifndef RS_READ_BUFFER
+#  define RS_READ_BUFFER        (1 << 20) /* stdio buffer per input file, bytes */
+#endif
+
+#endif /* RS_CONFIG_H */

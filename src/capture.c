@@ -1,0 +1,347 @@
+/* capture.c - opens capture files with libpcap, checks them, and merges
+ * their records in timestamp order (rotated tcpdump -C/-G output read as
+ * one capture).  Owns pcap handles, stdio buffers and input statistics;
+ * knows nothing about what the packets contain beyond the link type. */
+#define _GNU_SOURCE             /* fopencookie */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture.h"
+#include "config.h"
+
+#define MAGIC_PCAP      0xa1b2c3d4u
+#define MAGIC_PCAP_NS   0xa1b23c4du
+#define MAGIC_PCAPNG    0x0a0d0d0au
+
+/* ---- standard input: the magic is read first, then handed back ---- */
+
+struct peek {                   /* stream that replays the bytes already read */
+        FILE *src;
+        unsigned char head[4];
+        size_t nhead, pos;
+};
+
+static ssize_t peek_read(void *cookie, char *buf, size_t size)
+{
+        struct peek *pk = cookie;
+        size_t n = 0;
+
+        while (n < size && pk->pos < pk->nhead)
+                buf[n++] = (char)pk->head[pk->pos++];
+        if (n < size)
+                n += fread(buf + n, 1, size - n, pk->src);
+        if (n == 0 && ferror(pk->src))
+                return -1;
+        return (ssize_t)n;
+}
+
+static int peek_close(void *cookie)
+{
+        free(cookie);
+        return 0;
+}
+
+/* Read the 4-byte magic of fp and return a stream positioned at the start
+ * again (fp itself when it can seek). */
+static FILE *magic_read(FILE *fp, int seekable, uint32_t *magic, size_t *got)
+{
+        unsigned char m[4];
+        struct peek *pk;
+        cookie_io_functions_t io = { .read = peek_read, .close = peek_close };
+        FILE *out;
+
+        *got = fread(m, 1, 4, fp);
+        *magic = *got == 4 ? (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 |
+                             (uint32_t)m[2] << 8 | m[3] : 0;
+        if (seekable)
+                return fseek(fp, 0, SEEK_SET) == 0 ? fp : NULL;
+        pk = calloc(1, sizeof *pk);
+        if (!pk)
+                return NULL;
+        pk->src = fp;
+        memcpy(pk->head, m, *got);
+        pk->nhead = *got;
+        out = fopencookie(pk, "rb", io);
+        if (!out)
+                free(pk);
+        return out;
+}
+
+static int magic_known(uint32_t m)
+{
+        uint32_t s = (m >> 24) | ((m >> 8) & 0xff00) | ((m << 8) & 0xff0000) | (m << 24);
+
+        return m == MAGIC_PCAP || m == MAGIC_PCAP_NS || m == MAGIC_PCAPNG ||
+               s == MAGIC_PCAP || s == MAGIC_PCAP_NS;
+}
+
+static const char *magic_format(uint32_t m)
+{
+        uint32_t s = (m >> 24) | ((m >> 8) & 0xff00) | ((m << 8) & 0xff0000) | (m << 24);
+
+        if (m == MAGIC_PCAPNG)
+                return "pcapng";
+        if (m == MAGIC_PCAP_NS || s == MAGIC_PCAP_NS)
+                return "pcap-ns";
+        return "pcap";
+}
+
+static void input_release(struct input *in)
+{
+        if (in->pc)
+                pcap_close(in->pc);     /* closes in->fp too */
+        else if (in->fp && !in->is_stdin)
+                fclose(in->fp);
+        in->pc = NULL;
+        in->fp = NULL;
+        free(in->buf);
+        in->buf = NULL;
+}
+
+/* Read the next record of an open input into in->hdr/in->data. */
+static void input_advance(struct input *in)
+{
+        struct pcap_pkthdr *h;
+        const u_char *d;
+        int rc = pcap_next_ex(in->pc, &h, &d);
+
+        if (rc == 1) {
+                in->hdr = h;
+                in->data = d;
+                in->next_ts = (int64_t)h->ts.tv_sec * 1000000000 + (int64_t)h->ts.tv_usec;
+                return;
+        }
+        if (rc == PCAP_ERROR) {
+                in->truncated = 1;
+                snprintf(in->error, sizeof in->error, "%s", pcap_geterr(in->pc));
+        }
+        in->done = 1;
+        input_release(in);
+}
+
+/* Open in (again) for reading; on failure err says why. */
+static int input_open(struct input *in, char *err, size_t errlen)
+{
+        char ebuf[PCAP_ERRBUF_SIZE] = "";
+        uint32_t magic;
+        size_t got;
+        FILE *fp;
+
+        if (in->is_stdin)
+                fp = stdin;
+        else if (!(fp = fopen(in->name, "rb"))) {
+                snprintf(err, errlen, "%s: cannot open: %s", in->name, strerror(errno));
+                return -1;
+        }
+        errno = 0;
+        in->fp = magic_read(fp, !in->is_stdin, &magic, &got);
+        if (!in->fp) {
+                snprintf(err, errlen, "%s: cannot read: %s", in->name,
+                         strerror(errno ? errno : EIO));
+                if (fp != stdin)
+                        fclose(fp);
+                return -1;
+        }
+        if (got < 4 && ferror(fp)) {
+                snprintf(err, errlen, "%s: cannot read: %s", in->name, strerror(errno));
+                input_release(in);
+                return -1;
+        }
+        if (got == 0) {
+                snprintf(err, errlen, "%s: empty file, not a capture", in->name);
+                input_release(in);
+                return -1;
+        }
+        if (!magic_known(magic)) {
+                snprintf(err, errlen, "%s: not a pcap or pcapng capture (unknown magic 0x%08x)",
+                         in->name, got == 4 ? magic : 0);
+                input_release(in);
+                return -1;
+        }
+        snprintf(in->format, sizeof in->format, "%s", magic_format(magic));
+        in->buf = malloc(RS_READ_BUFFER);
+        if (in->buf)
+                setvbuf(in->fp, in->buf, _IOFBF, RS_READ_BUFFER);
+        in->pc = pcap_fopen_offline_with_tstamp_precision(in->fp, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+        if (!in->pc) {
+                snprintf(err, errlen, "%s: not a readable capture: %s", in->name, ebuf);
+                input_release(in);
+                return -1;
+        }
+        in->linktype = pcap_datalink(in->pc);
+        if (!decode_link_supported(in->linktype)) {
+                const char *nm = pcap_datalink_val_to_name(in->linktype);
+                snprintf(err, errlen, "%s: unsupported link type %d (%s)", in->name,
+                         in->linktype, nm ? nm : "unknown");
+                input_release(in);
+                return -1;
+        }
+        in->done = 0;
+        input_advance(in);
+        return 0;
+}
+
+/* ---- the merge heap, ordered by (next_ts, position in order[]) ---- */
+
+static int heap_less(const struct capture *c, size_t a, size_t b)
+{
+        const struct input *x = &c->in[a], *y = &c->in[b];
+
+        return x->next_ts != y->next_ts ? x->next_ts < y->next_ts : a < b;
+}
+
+static void heap_swap(size_t *h, size_t i, size_t j)
+{
+        size_t t = h[i];
+        h[i] = h[j];
+        h[j] = t;
+}
+
+static void heap_down(struct capture *c, size_t i)
+{
+        for (;;) {
+                size_t l = 2 * i + 1, r = l + 1, m = i;
+                if (l < c->nheap && heap_less(c, c->heap[l], c->heap[m]))
+                        m = l;
+                if (r < c->nheap && heap_less(c, c->heap[r], c->heap[m]))
+                        m = r;
+                if (m == i)
+                        return;
+                heap_swap(c->heap, i, m);
+                i = m;
+        }
+}
+
+static void heap_push(struct capture *c, size_t idx)
+{
+        size_t i = c->nheap++;
+
+        c->heap[i] = idx;
+        while (i > 0 && heap_less(c, c->heap[i], c->heap[(i - 1) / 2])) {
+                heap_swap(c->heap, i, (i - 1) / 2);
+                i = (i - 1) / 2;
+        }
+}
+
+static void heap_pop(struct capture *c)
+{
+        c->heap[0] = c->heap[--c->nheap];
+        heap_down(c, 0);
+}
+
+static struct capture *sort_ctx;        /* qsort has no context argument */
+
+static int order_cmp(const void *a, const void *b)
+{
+        size_t x = *(const size_t *)a, y = *(const size_t *)b;
+        int64_t tx = sort_ctx->in[x].first_ts, ty = sort_ctx->in[y].first_ts;
+
+        if (tx != ty)
+                return tx < ty ? -1 : 1;
+        return x < y ? -1 : x > y;
+}
+
+int capture_open(struct capture *c, const char *const *files, size_t n,
+                 char *err, size_t errlen)
+{
+        memset(c, 0, sizeof *c);
+        c->in = calloc(n ? n : 1, sizeof *c->in);
+        c->heap = calloc(n ? n : 1, sizeof *c->heap);
+        c->order = calloc(n ? n : 1, sizeof *c->order);
+        if (!c->in || !c->heap || !c->order) {
+                snprintf(err, errlen, "out of memory");
+                return -1;
+        }
+        c->nin = n;
+        for (size_t i = 0; i < n; i++) {
+                struct input *in = &c->in[i];
+                in->name = files[i];
+                in->is_stdin = strcmp(files[i], "-") == 0;
+                c->order[i] = i;
+                if (input_open(in, err, errlen) < 0)
+                        return -1;
+                in->first_ts = in->done ? 0 : in->next_ts;
+                if (!in->is_stdin)     /* read again when its turn comes */
+                        input_release(in);
+        }
+        sort_ctx = c;
+        qsort(c->order, n, sizeof *c->order, order_cmp);
+        sort_ctx = NULL;
+        return 0;
+}
+
+/* Open every input whose first record is due before the earliest record
+ * in hand, so the merge stays exact while few files are open at once. */
+static void capture_open_due(struct capture *c)
+{
+        while (c->nopened < c->nin) {
+                size_t idx = c->order[c->nopened];
+                struct input *in = &c->in[idx];
+
+                if (c->nheap && in->first_ts > c->in[c->heap[0]].next_ts && !in->done)
+                        break;
+                c->nopened++;
+                if (in->done)           /* empty or failed at the first record */
+                        continue;
+                if (!in->pc && input_open(in, in->error, sizeof in->error) < 0) {
+                        in->truncated = 1;
+                        in->done = 1;
+                        continue;
+                }
+                if (!in->done)
+                        heap_push(c, idx);
+        }
+}
+
+int capture_next(struct capture *c, struct packet *pkt)
+{
+        struct input *in;
+
+        if (c->pending) {               /* the previous packet's input, still on top */
+                in = c->pending;
+                c->pending = NULL;
+                input_advance(in);
+                if (in->done)
+                        heap_pop(c);
+                else
+                        heap_down(c, 0);
+        }
+        capture_open_due(c);
+        if (c->nheap == 0)
+                return 0;
+        in = &c->in[c->heap[0]];
+        pkt->in = in;
+        pkt->ts = in->next_ts;
+        pkt->caplen = in->hdr->caplen;
+        pkt->len = in->hdr->len;
+        pkt->data = in->data;
+        in->packets++;
+        if (in->packets == 1 || pkt->ts < in->first_ts)
+                in->first_ts = pkt->ts;
+        if (pkt->ts > in->last_ts || in->packets == 1)
+                in->last_ts = pkt->ts;
+        /* The record stays valid until the next read of this input, which
+         * happens on the next call: advance lazily. */
+        c->pending = in;
+        return 1;
+}
+
+size_t capture_truncated(const struct capture *c)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < c->nin; i++)
+                n += c->in[i].truncated != 0;
+        return n;
+}
+
+void capture_close(struct capture *c)
+{
+        for (size_t i = 0; i < c->nin; i++)
+                input_release(&c->in[i]);
+        free(c->in);
+        free(c->heap);
+        free(c->order);
+        memset(c, 0, sizeof *c);
+}

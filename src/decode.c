@@ -1,0 +1,693 @@
+/* decode.c - link, IP and TCP decoding of one untrusted frame into a
+ * struct segment.  It never reads past the captured length: every layer is
+ * given (p, cap, wire) = (start, readable bytes, bytes on the wire) and
+ * checks before it reads.  It does not reassemble IP fragments or TCP
+ * streams and does not validate checksums (loopback captures carry partial
+ * checksums, see FIELDNOTES). */
+#include <string.h>
+
+#include <pcap/dlt.h>
+
+#include "config.h"
+#include "decode.h"
+
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2 276
+#endif
+
+struct frame {                  /* one layer's view of the frame */
+        const uint8_t *p;       /* first byte of this layer */
+        uint32_t cap;           /* bytes readable from p */
+        uint32_t wire;          /* bytes on the wire from p */
+        int depth;              /* encapsulations followed so far */
+};
+
+static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[1] << 8 | p[0]); }
+static uint32_t be32(const uint8_t *p)
+{
+        return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static uint32_t le32(const uint8_t *p)
+{
+        return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* Advance f by n bytes; the caller has checked n <= f->cap. */
+static void skip(struct frame *f, uint32_t n)
+{
+        f->p += n;
+        f->cap -= n;
+        f->wire = f->wire > n ? f->wire - n : 0;
+}
+
+static enum dec_result dec_ip(struct frame f, struct segment *seg);
+static enum dec_result dec_ether(struct frame f, struct segment *seg);
+
+static const char *const result_names[DEC_NRESULTS] = {
+        [DEC_TCP] = "tcp",
+        [DEC_NOT_TCP] = "not_tcp",
+        [DEC_FRAGMENT] = "ip_fragment",
+        [DEC_ERR_LINK_TRUNC] = "link_truncated",
+        [DEC_ERR_LINK_BAD] = "link_invalid",
+        [DEC_ERR_IP_TRUNC] = "ip_truncated",
+        [DEC_ERR_IP_BAD] = "ip_invalid",
+        [DEC_ERR_TCP_TRUNC] = "tcp_truncated",
+        [DEC_ERR_TCP_BAD] = "tcp_invalid",
+        [DEC_ERR_ENCAP_DEPTH] = "encap_too_deep",
+};
+
+const char *decode_result_name(enum dec_result r)
+{
+        return (unsigned)r < DEC_NRESULTS ? result_names[r] : "unknown";
+}
+
+/* ---- TCP ---- */
+
+/* Walk TCP options (RFC 9293 3.1): every byte checked before it is read. */
+static void dec_tcp_options(const uint8_t *o, uint32_t n, struct segment *seg)
+{
+        uint32_t i = 0;
+
+        while (i < n) {
+                uint8_t kind = o[i], len;
+
+                if (kind == 0)                  /* end of option list */
+                        break;
+                if (kind == 1) {                /* NOP */
+                        i++;
+                        continue;
+                }
+                if (n - i < 2)
+                        break;
+                len = o[i + 1];
+                if (len < 2 || len > n - i)     /* malformed: stop walking */
+                        break;
+                if (kind == 2 && len == 4)
+                        seg->mss = be16(o + i + 2);
+                else if (kind == 3 && len == 3)
+                        seg->wscale = o[i + 2];
+                else if (kind == 4 && len == 2)
+                        seg->sack_perm = 1;
+                else if (kind == 8 && len == 10) {
+                        seg->has_ts = 1;
+                        seg->tsval = be32(o + i + 2);
+                        seg->tsecr = be32(o + i + 6);
+                }
+                i += len;
+        }
+}
+
+/* FNV-1a over the bytes that identify a transmitted packet (IP and TCP
+ * headers as captured): two capture copies of one packet hash equal, a
+ * retransmission differs in IP ID, TCP timestamp or time. */
+static uint64_t hash_bytes(const uint8_t *p, uint32_t n)
+{
+        uint64_t h = 1469598103934665603ULL;
+
+        while (n--)
+                h = (h ^ *p++) * 1099511628211ULL;
+        return h;
+}
+
+/* f starts at the TCP header; iplen is the TCP header + payload length the
+ * IP layer claims (already bounded by the frame's wire length). */
+static enum dec_result dec_tcp(struct frame f, uint32_t iplen, struct segment *seg)
+{
+        uint32_t hlen, optcap;
+
+        if (iplen < 20)
+                return f.cap < 20 ? DEC_ERR_TCP_TRUNC : DEC_ERR_TCP_BAD;
+        if (f.cap < 20)
+                return DEC_ERR_TCP_TRUNC;
+        hlen = (uint32_t)(f.p[12] >> 4) * 4;
+        if (hlen < 20 || hlen > iplen)
+                return DEC_ERR_TCP_BAD;
+        seg->src.port = be16(f.p);
+        seg->dst.port = be16(f.p + 2);
+        seg->seq = be32(f.p + 4);
+        seg->ack = be32(f.p + 8);
+        seg->flags = f.p[13];
+        seg->win = be16(f.p + 14);
+        seg->payload = iplen - hlen;
+        seg->mss = 0;
+        seg->wscale = 0xff;
+        seg->sack_perm = 0;
+        seg->has_ts = 0;
+        seg->tsval = seg->tsecr = 0;
+        /* options cut by the snap length are parsed as far as captured:
+         * the fixed header is what the analysis needs */
+        optcap = (f.cap < hlen ? f.cap : hlen) - 20;
+        dec_tcp_options(f.p + 20, optcap, seg);
+        return DEC_TCP;
+}
+
+/* ---- tunnels carried in UDP and GRE ---- */
+
+static enum dec_result dec_udp(struct frame f, uint32_t iplen, struct segment *seg)
+{
+        uint16_t sport, dport;
+
+        if (f.cap < 8 || iplen < 8)
+                return DEC_NOT_TCP;
+        sport = be16(f.p);
+        dport = be16(f.p + 2);
+        if (++f.depth > RS_MAX_ENCAP_DEPTH)
+                return DEC_ERR_ENCAP_DEPTH;
+        if (f.wire > iplen)
+                f.wire = iplen;
+        skip(&f, 8);
+        if (dport == 4789 || dport == 8472) {   /* VXLAN (IANA, Linux default) */
+                if (f.cap < 8 || !(f.p[0] & 0x08))
+                        return DEC_NOT_TCP;
+                skip(&f, 8);
+                return dec_ether(f, seg);
+        }
+        if (sport == 2152 || dport == 2152) {   /* GTP-U (3GPP TS 29.281) */
+                uint32_t hl = 8;
+                if (f.cap < 8 || (f.p[0] >> 5) != 1 || f.p[1] != 0xff)
+                        return DEC_NOT_TCP;
+                if (f.p[0] & 0x07) {            /* E, S or PN: 4 more bytes */
+                        hl = 12;
+                        if (f.cap < hl)
+                                return DEC_ERR_LINK_TRUNC;
+                        /* extension headers: length in 4-byte units */
+                        for (uint8_t next = (f.p[0] & 0x04) ? f.p[11] : 0; next;) {
+                                uint32_t el;
+                                if (f.cap < hl + 1)
+                                        return DEC_ERR_LINK_TRUNC;
+                                el = (uint32_t)f.p[hl] * 4;
+                                if (el == 0 || f.cap < hl + el)
+                                        return DEC_ERR_LINK_TRUNC;
+                                next = f.p[hl + el - 1];
+                                hl += el;
+                        }
+                }
+                skip(&f, hl);
+                return dec_ip(f, seg);
+        }
+        if (sport == 3544 || dport == 3544) {   /* Teredo (RFC 4380) */
+                for (int i = 0; i < 2 && f.cap >= 2 && f.p[0] == 0; i++) {
+                        uint32_t n;
+                        if (f.p[1] == 1) {      /* authentication indicator */
+                                if (f.cap < 4)
+                                        return DEC_NOT_TCP;
+                                n = 4u + f.p[2] + f.p[3] + 9;
+                        } else if (f.p[1] == 0) /* origin indication */
+                                n = 8;
+                        else
+                                break;
+                        if (f.cap < n)
+                                return DEC_NOT_TCP;
+                        skip(&f, n);
+                }
+                if (f.cap < 1 || (f.p[0] >> 4) != 6)
+                        return DEC_NOT_TCP;
+                return dec_ip(f, seg);
+        }
+        return DEC_NOT_TCP;
+}
+
+/* GRE (RFC 2784/2890), including the transparent Ethernet bridging and
+ * ERSPAN-free common cases. */
+static enum dec_result dec_gre(struct frame f, uint32_t iplen, struct segment *seg)
+{
+        uint32_t hl = 4;
+        uint16_t fl, proto;
+
+        if (f.cap < 4)
+                return DEC_NOT_TCP;
+        fl = be16(f.p);
+        proto = be16(f.p + 2);
+        if ((fl & 0x0007) == 1) {               /* enhanced GRE (PPTP) */
+                hl = 8 + ((fl & 0x1000) ? 4 : 0) + ((fl & 0x0080) ? 4 : 0);
+                if (proto != 0x880b || f.cap < hl + 4)
+                        return DEC_NOT_TCP;
+                skip(&f, hl);                   /* PPP: address, control, protocol */
+                if (f.p[0] == 0xff && f.p[1] == 0x03)
+                        skip(&f, 2);
+                proto = f.p[0] & 1 ? f.p[0] : be16(f.p);
+                skip(&f, f.p[0] & 1 ? 1 : 2);
+                proto = proto == 0x21 ? 0x0800 : proto == 0x57 ? 0x86dd : 0;
+                hl = 0;
+        } else {
+                if (fl & 0x0007)                /* unknown version */
+                        return DEC_NOT_TCP;
+                hl += ((fl & 0x8000) || (fl & 0x4000) ? 4 : 0) + (fl & 0x2000 ? 4 : 0) +
+                      (fl & 0x1000 ? 4 : 0);
+        }
+        if (f.cap < hl)
+                return DEC_ERR_LINK_TRUNC;
+        if (++f.depth > RS_MAX_ENCAP_DEPTH)
+                return DEC_ERR_ENCAP_DEPTH;
+        if (f.wire > iplen)
+                f.wire = iplen;
+        skip(&f, hl);
+        if (proto == 0x0800 || proto == 0x86dd)
+                return dec_ip(f, seg);
+        if (proto == 0x6558)                    /* transparent Ethernet bridging */
+                return dec_ether(f, seg);
+        if (proto == 0x88be && f.cap >= 8) {    /* ERSPAN type II */
+                skip(&f, 8);
+                return dec_ether(f, seg);
+        }
+        return DEC_NOT_TCP;
+}
+
+/* ---- IP ---- */
+
+/* Dispatch on an IP protocol number for a payload of iplen bytes at f. */
+static enum dec_result dec_proto(struct frame f, uint8_t proto, uint32_t iplen,
+                                 struct segment *seg)
+{
+        switch (proto) {
+        case 6:
+                return dec_tcp(f, iplen, seg);
+        case 4:                                 /* IP in IP */
+        case 41:
+                if (++f.depth > RS_MAX_ENCAP_DEPTH)
+                        return DEC_ERR_ENCAP_DEPTH;
+                if (f.wire > iplen)
+                        f.wire = iplen;
+                return dec_ip(f, seg);
+        case 17:
+                return dec_udp(f, iplen, seg);
+        case 47:
+                return dec_gre(f, iplen, seg);
+        default:
+                return DEC_NOT_TCP;
+        }
+}
+
+/* Hash of the identifying header bytes, computed once the outermost IP
+ * header is known: IP header + 20 bytes of TCP (+ options) as captured. */
+static void seg_set_hash(struct segment *seg, const uint8_t *ip, uint32_t cap)
+{
+        seg->hash = hash_bytes(ip, cap < 96 ? cap : 96);
+}
+
+static enum dec_result dec_ipv4(struct frame f, struct segment *seg)
+{
+        uint32_t hlen, tot;
+        uint16_t frag;
+
+        if (f.cap < 20)
+                return DEC_ERR_IP_TRUNC;
+        hlen = (uint32_t)(f.p[0] & 0x0f) * 4;
+        if (hlen < 20)
+                return DEC_ERR_IP_BAD;
+        if (f.cap < hlen)
+                return DEC_ERR_IP_TRUNC;
+        tot = be16(f.p + 2);
+        if (tot == 0)                           /* TSO / BIG TCP: length from the frame */
+                tot = f.wire;
+        if (tot < hlen)
+                return DEC_ERR_IP_BAD;
+        if (tot > f.wire)                       /* claims more than the frame holds */
+                tot = f.wire;
+        frag = be16(f.p + 6);
+        if (frag & 0x1fff)                      /* non-first fragment: no TCP header */
+                return DEC_FRAGMENT;
+        seg->family = 4;
+        memset(seg->src.addr, 0, 16);
+        memset(seg->dst.addr, 0, 16);
+        memcpy(seg->src.addr, f.p + 12, 4);
+        memcpy(seg->dst.addr, f.p + 16, 4);
+        seg->ip_len = tot;
+        seg->fragment = (frag & 0x2000) != 0;
+        seg_set_hash(seg, f.p, f.cap < tot ? f.cap : tot);
+        {
+                uint8_t proto = f.p[9];
+                skip(&f, hlen);
+                return dec_proto(f, proto, tot - hlen, seg);
+        }
+}
+
+static enum dec_result dec_ipv6(struct frame f, struct segment *seg)
+{
+        uint32_t plen, left;
+        uint8_t next;
+        const uint8_t *ip = f.p;
+        uint32_t ipcap = f.cap;
+        int jumbo_ok;
+
+        if (f.cap < 40)
+                return DEC_ERR_IP_TRUNC;
+        plen = be16(f.p + 4);
+        next = f.p[6];
+        jumbo_ok = plen == 0;                   /* jumbogram / BIG TCP: length from frame */
+        if (jumbo_ok || plen > f.wire - 40)
+                plen = f.wire >= 40 ? f.wire - 40 : 0;
+        seg->family = 6;
+        memcpy(seg->src.addr, f.p + 8, 16);
+        memcpy(seg->dst.addr, f.p + 24, 16);
+        seg->ip_len = plen + 40;
+        seg->fragment = 0;
+        skip(&f, 40);
+        left = plen;
+        /* extension headers (RFC 8200 4): each one advances, so the walk
+         * ends; the count bound is for hostile chains of tiny headers */
+        for (int n = 0;; n++) {
+                uint32_t el;
+
+                if (n > 32)
+                        return DEC_ERR_IP_BAD;
+                switch (next) {
+                case 0: case 43: case 60: case 135: case 139: case 140:
+                        if (f.cap < 8 || left < 8)
+                                return f.cap < 8 ? DEC_ERR_IP_TRUNC : DEC_ERR_IP_BAD;
+                        el = ((uint32_t)f.p[1] + 1) * 8;
+                        break;
+                case 51:                        /* AH: length in 4-byte units, minus 2 */
+                        if (f.cap < 8 || left < 8)
+                                return f.cap < 8 ? DEC_ERR_IP_TRUNC : DEC_ERR_IP_BAD;
+                        el = ((uint32_t)f.p[1] + 2) * 4;
+                        break;
+                case 44:                        /* fragment header */
+                        if (f.cap < 8 || left < 8)
+                                return f.cap < 8 ? DEC_ERR_IP_TRUNC : DEC_ERR_IP_BAD;
+                        if (be16(f.p + 2) & 0xfff8)
+                                return DEC_FRAGMENT;
+                        seg->fragment = (f.p[3] & 1) != 0;
+                        el = 8;
+                        break;
+                default:
+                        seg_set_hash(seg, ip, ipcap < plen + 40 ? ipcap : plen + 40);
+                        return dec_proto(f, next, left, seg);
+                }
+                if (el > f.cap)
+                        return DEC_ERR_IP_TRUNC;
+                if (el > left)
+                        return DEC_ERR_IP_BAD;
+                next = f.p[0];
+                skip(&f, el);
+                left -= el;
+        }
+}
+
+static enum dec_result dec_ip(struct frame f, struct segment *seg)
+{
+        if (f.cap < 1)
+                return DEC_ERR_IP_TRUNC;
+        switch (f.p[0] >> 4) {
+        case 4:
+                return dec_ipv4(f, seg);
+        case 6:
+                return dec_ipv6(f, seg);
+        default:
+                return DEC_ERR_IP_BAD;
+        }
+}
+
+/* ---- link layers ---- */
+
+/* PPP protocol field (RFC 1661), possibly compressed to one byte. */
+static enum dec_result dec_ppp_proto(struct frame f, struct segment *seg)
+{
+        uint16_t proto;
+
+        if (f.cap < 1)
+                return DEC_ERR_LINK_TRUNC;
+        if (f.p[0] & 1) {
+                proto = f.p[0];
+                skip(&f, 1);
+        } else {
+                if (f.cap < 2)
+                        return DEC_ERR_LINK_TRUNC;
+                proto = be16(f.p);
+                skip(&f, 2);
+        }
+        if (proto == 0x0021 || proto == 0x0057)
+                return dec_ip(f, seg);
+        return DEC_NOT_TCP;
+}
+
+/* Follow an EtherType at f (VLAN tags, MPLS, PPPoE, PBB, ... on the way).
+ * Tags are counted in hops; nested frames (PBB) count as encapsulations. */
+static enum dec_result dec_ethertype(uint16_t type, struct frame f, struct segment *seg)
+{
+        for (int hops = 0;; hops++) {
+                if (hops > RS_MAX_ENCAP_DEPTH * 4)
+                        return DEC_ERR_ENCAP_DEPTH;
+                switch (type) {
+                case 0x0800:
+                case 0x86dd:
+                        return dec_ip(f, seg);
+                case 0x8100: case 0x88a8: case 0x9100: case 0x9200:  /* 802.1Q / QinQ */
+                        if (f.cap < 4)
+                                return DEC_ERR_LINK_TRUNC;
+                        type = be16(f.p + 2);
+                        skip(&f, 4);
+                        break;
+                case 0x8926:                    /* VN-Tag */
+                        if (f.cap < 6)
+                                return DEC_ERR_LINK_TRUNC;
+                        type = be16(f.p + 4);
+                        skip(&f, 6);
+                        break;
+                case 0x8847: case 0x8848:       /* MPLS: labels to bottom of stack */
+                        for (;;) {
+                                if (f.cap < 4)
+                                        return DEC_ERR_LINK_TRUNC;
+                                int bos = f.p[2] & 1;
+                                skip(&f, 4);
+                                if (bos)
+                                        break;
+                                if (++hops > RS_MAX_ENCAP_DEPTH * 4)
+                                        return DEC_ERR_ENCAP_DEPTH;
+                        }
+                        if (f.cap < 1)
+                                return DEC_ERR_LINK_TRUNC;
+                        if (f.p[0] >> 4 == 4 || f.p[0] >> 4 == 6)
+                                return dec_ip(f, seg);
+                        return DEC_NOT_TCP;     /* pseudowire: not guessed */
+                case 0x8864:                    /* PPPoE session (RFC 2516) */
+                        if (f.cap < 6)
+                                return DEC_ERR_LINK_TRUNC;
+                        skip(&f, 6);
+                        return dec_ppp_proto(f, seg);
+                case 0x88e7:                    /* 802.1ah PBB: I-TAG, then Ethernet */
+                        if (f.cap < 4)
+                                return DEC_ERR_LINK_TRUNC;
+                        if (++f.depth > RS_MAX_ENCAP_DEPTH)
+                                return DEC_ERR_ENCAP_DEPTH;
+                        skip(&f, 4);
+                        return dec_ether(f, seg);
+                default:
+                        return DEC_NOT_TCP;
+                }
+        }
+}
+
+/* 802.2 LLC with SNAP (RFC 1042), after an 802.3 length field or FDDI. */
+static enum dec_result dec_llc(struct frame f, struct segment *seg)
+{
+        if (f.cap < 3)
+                return DEC_ERR_LINK_TRUNC;
+        if (f.p[0] == 0xaa && f.p[1] == 0xaa && f.p[2] == 0x03) {
+                if (f.cap < 8)
+                        return DEC_ERR_LINK_TRUNC;
+                uint16_t type = be16(f.p + 6);
+                skip(&f, 8);
+                return dec_ethertype(type, f, seg);
+        }
+        if (f.p[0] == 0x06 && f.p[1] == 0x06) { /* LLC IP SAP */
+                skip(&f, 3);
+                return dec_ip(f, seg);
+        }
+        return DEC_NOT_TCP;
+}
+
+static enum dec_result dec_ether(struct frame f, struct segment *seg)
+{
+        uint16_t type;
+
+        if (f.cap < 14)
+                return DEC_ERR_LINK_TRUNC;
+        type = be16(f.p + 12);
+        if (type == 0x8903) {                   /* Cisco FabricPath: 16-byte outer header */
+                if (f.cap < 16 + 14)
+                        return DEC_ERR_LINK_TRUNC;
+                if (++f.depth > RS_MAX_ENCAP_DEPTH)
+                        return DEC_ERR_ENCAP_DEPTH;
+                skip(&f, 16);
+                type = be16(f.p + 12);
+        }
+        skip(&f, 14);
+        if (type <= 1500)                       /* 802.3 length: LLC follows */
+                return dec_llc(f, seg);
+        return dec_ethertype(type, f, seg);
+}
+
+static enum dec_result dec_sll(struct frame f, struct segment *seg)
+{
+        uint16_t proto;
+
+        if (f.cap < 16)
+                return DEC_ERR_LINK_TRUNC;
+        proto = be16(f.p + 14);
+        skip(&f, 16);
+        if (proto == 0x0004)                    /* ETH_P_802_2: LLC frame */
+                return dec_llc(f, seg);
+        return dec_ethertype(proto, f, seg);
+}
+
+static enum dec_result dec_sll2(struct frame f, struct segment *seg)
+{
+        uint16_t proto;
+
+        if (f.cap < 20)
+                return DEC_ERR_LINK_TRUNC;
+        proto = be16(f.p);
+        skip(&f, 20);
+        if (proto == 0x0004)
+                return dec_llc(f, seg);
+        return dec_ethertype(proto, f, seg);
+}
+
+/* BSD loopback: address family in the writer's byte order (DLT_NULL) or
+ * network order (DLT_LOOP).  IPv6 is 24, 28 or 30 depending on the BSD,
+ * 10 on Linux. */
+static enum dec_result dec_af(uint32_t af, struct frame f, struct segment *seg)
+{
+        skip(&f, 4);
+        switch (af) {
+        case 2:
+                return dec_ip(f, seg);
+        case 10: case 24: case 28: case 30:
+                return dec_ip(f, seg);
+        default:
+                return DEC_NOT_TCP;
+        }
+}
+
+static enum dec_result dec_null(struct frame f, struct segment *seg)
+{
+        uint32_t af;
+
+        if (f.cap < 4)
+                return DEC_ERR_LINK_TRUNC;
+        af = le32(f.p);
+        if (af > 0xffff)                        /* written big-endian */
+                af = be32(f.p);
+        return dec_af(af, f, seg);
+}
+
+static enum dec_result dec_loop(struct frame f, struct segment *seg)
+{
+        if (f.cap < 4)
+                return DEC_ERR_LINK_TRUNC;
+        return dec_af(be32(f.p), f, seg);
+}
+
+static enum dec_result dec_raw(struct frame f, struct segment *seg)
+{
+        return dec_ip(f, seg);
+}
+
+static enum dec_result dec_fddi(struct frame f, struct segment *seg)
+{
+        if (f.cap < 13)
+                return DEC_ERR_LINK_TRUNC;
+        skip(&f, 13);                           /* frame control, destination, source */
+        return dec_llc(f, seg);
+}
+
+static enum dec_result dec_ppp(struct frame f, struct segment *seg)
+{
+        if (f.cap >= 2 && f.p[0] == 0xff && f.p[1] == 0x03)
+                skip(&f, 2);
+        return dec_ppp_proto(f, seg);
+}
+
+static enum dec_result dec_chdlc(struct frame f, struct segment *seg)
+{
+        uint16_t type;
+
+        if (f.cap < 4)
+                return DEC_ERR_LINK_TRUNC;
+        type = be16(f.p + 2);
+        skip(&f, 4);
+        return dec_ethertype(type, f, seg);
+}
+
+/* NFLOG (Linux nfnetlink_log): TLVs in host byte order; type 9 carries the
+ * packet. */
+static enum dec_result dec_nflog(struct frame f, struct segment *seg)
+{
+        if (f.cap < 4)
+                return DEC_ERR_LINK_TRUNC;
+        skip(&f, 4);
+        while (f.cap >= 4) {
+                uint32_t len = le16(f.p), type = le16(f.p + 2), adv;
+                if (len < 4)
+                        return DEC_ERR_LINK_BAD;
+                if (type == 9) {
+                        struct frame g = f;
+                        skip(&g, 4);
+                        if (len - 4 < g.cap)
+                                g.cap = len - 4;
+                        g.wire = len - 4;
+                        return dec_ip(g, seg);
+                }
+                adv = (len + 3) & ~3u;
+                if (adv > f.cap)
+                        break;
+                skip(&f, adv);
+        }
+        return DEC_NOT_TCP;
+}
+
+struct link_decoder {
+        int dlt;
+        const char *name;
+        enum dec_result (*fn)(struct frame, struct segment *);
+};
+
+static const struct link_decoder link_decoders[] = {
+        { DLT_EN10MB, "EN10MB", dec_ether },
+        { DLT_LINUX_SLL, "LINUX_SLL", dec_sll },
+        { DLT_LINUX_SLL2, "LINUX_SLL2", dec_sll2 },
+        { DLT_NULL, "NULL", dec_null },
+        { DLT_LOOP, "LOOP", dec_loop },
+        { DLT_RAW, "RAW", dec_raw },
+        { 12, "RAW", dec_raw },                 /* DLT_RAW on most systems */
+        { 14, "RAW", dec_raw },                 /* DLT_RAW on OpenBSD */
+        { 228, "IPV4", dec_raw },
+        { 229, "IPV6", dec_raw },
+        { DLT_FDDI, "FDDI", dec_fddi },
+        { DLT_PPP, "PPP", dec_ppp },
+        { DLT_PPP_SERIAL, "PPP_SERIAL", dec_ppp },
+        { DLT_C_HDLC, "C_HDLC", dec_chdlc },
+        { 239, "NFLOG", dec_nflog },
+};
+
+static const struct link_decoder *link_lookup(int dlt)
+{
+        for (size_t i = 0; i < sizeof link_decoders / sizeof link_decoders[0]; i++)
+                if (link_decoders[i].dlt == dlt)
+                        return &link_decoders[i];
+        return NULL;
+}
+
+int decode_link_supported(int dlt)
+{
+        return link_lookup(dlt) != NULL;
+}
+
+const char *decode_link_name(int dlt)
+{
+        const struct link_decoder *d = link_lookup(dlt);
+        return d ? d->name : "unknown";
+}
+
+enum dec_result decode_frame(int dlt, const uint8_t *p, uint32_t caplen,
+                             uint32_t wirelen, struct segment *seg)
+{
+        const struct link_decoder *d = link_lookup(dlt);
+        struct frame f = { p, caplen, wirelen < caplen ? caplen : wirelen, 0 };
+
+        if (!d)
+                return DEC_ERR_LINK_BAD;
+        return d->fn(f, seg);
+}

@@ -1,0 +1,668 @@
+/* tcpsm.c - the TCP state machine.  For each segment it finds or creates
+ * the connection (RFC 9293 reuse of a 5-tuple: a new ISN, a SYN after a
+ * close, or a packet after the close linger), drops capture duplicates,
+ * then updates the sending side: sequence space (wrap-safe), state,
+ * history letters, counters and the first FIN/RST.  Endpoint states and
+ * history follow Zeek's TCP analyzer (TCPSessionAdapter.cc) so conn_state
+ * and history mean what Zeek users expect; sequence comparisons follow
+ * RFC 9293 3.4 modulo 2^32.  It does not reassemble payload, validate
+ * checksums, or judge RST acceptability (RFC 5961): a passive observer
+ * records what was sent. */
+#include <string.h>
+
+#include "conn.h"
+#include "tcpsm.h"
+
+#define SEQ_TOO_FAR 1048576     /* SYN/RST seq jumps ignored beyond this, bytes */
+
+/* history letters recorded once per direction */
+#define HIST_ACK   0x01
+#define HIST_DATA  0x02
+#define HIST_FINRST 0x04
+#define HIST_MULTI 0x08
+#define HIST_SYN   0x10
+#define HIST_FIN   0x20
+#define HIST_RST   0x40
+
+static int32_t seq_delta(uint32_t a, uint32_t b) { return (int32_t)(a - b); }
+static int seq_gt(uint32_t a, uint32_t b) { return seq_delta(a, b) > 0; }
+
+/* ---- ports that are probably the server's (Zeek's likely_server_ports) ---- */
+
+static const uint16_t server_ports[] = {
+        21, 22, 23, 25, 53, 79, 80, 81, 88, 110, 135, 139, 143, 389, 443, 445, 465,
+        502, 514, 563, 585, 587, 614, 631, 636, 989, 990, 992, 993, 995, 1080, 1433,
+        1434, 1883, 2181, 2379, 2811, 3128, 3268, 3306, 3389, 5222, 5223, 5269,
+        5432, 5672, 6379, 6443, 6666, 6667, 6668, 6669, 8000, 8080, 8443, 8888,
+        9092, 9200, 11211, 15006, 20000, 27017,
+};
+
+static int likely_server_port(uint16_t p)
+{
+        for (size_t i = 0; i < sizeof server_ports / sizeof server_ports[0]; i++)
+                if (server_ports[i] == p)
+                        return 1;
+        return 0;
+}
+
+/* Is the receiver of this first packet the client?  A pure SYN names its
+ * sender; a SYN-ACK its receiver; otherwise a well-known server port, then
+ * the higher (ephemeral) port decides. */
+static int first_packet_flips(const struct segment *seg)
+{
+        int ls = likely_server_port(seg->src.port), ld = likely_server_port(seg->dst.port);
+
+        if ((seg->flags & (TH_SYN | TH_ACK)) == TH_SYN)
+                return 0;
+        if ((seg->flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK))
+                return 1;
+        if (ls != ld)
+                return ls;
+        return seg->src.port < seg->dst.port;
+}
+
+/* ---- history ---- */
+
+static void hist_add(struct conn *c, int dir, char letter)
+{
+        char ch = dir == CLIENT ? letter : (char)(letter | 0x20);
+
+        if (letter == '^')
+                ch = '^';
+        if (c->hist_len < RS_HISTORY_MAX)
+                c->history[c->hist_len++] = ch;
+        else
+                c->hist_cut = 1;
+}
+
+/* Record letter once per direction; returns 1 when seen before. */
+static int hist_once(struct conn *c, int dir, uint8_t bit, char letter)
+{
+        struct side *s = &c->s[dir];
+
+        if (s->once & bit)
+                return 1;
+        s->once |= bit;
+        hist_add(c, dir, letter);
+        return 0;
+}
+
+/* Letters logged at the 1st, 10th, 100th ... occurrence. */
+static void hist_scaled(struct conn *c, int dir, uint32_t count, uint32_t *next, char letter)
+{
+        if (*next == 0)
+                *next = 1;
+        if (count == *next) {
+                hist_add(c, dir, letter);
+                *next = *next > 100000000 ? UINT32_MAX : *next * 10;
+        }
+}
+
+/* Zeek's update_history(): S/H/F/R again only on a new sequence number. */
+static void hist_flags(struct conn *c, int dir, const struct segment *seg, uint32_t seq)
+{
+        struct side *s = &c->s[dir];
+        uint8_t f = seg->flags;
+        int n = !!(f & TH_SYN) + !!(f & TH_FIN) + !!(f & TH_RST);
+
+        if (n > 1) {
+                if ((f & TH_FIN) && (f & TH_RST))
+                        hist_once(c, dir, HIST_FINRST, 'I');
+                else
+                        hist_once(c, dir, HIST_MULTI, 'Q');
+        } else if (f & TH_SYN) {
+                char l = f & TH_ACK ? 'H' : 'S';
+                if (hist_once(c, dir, HIST_SYN, l) && seq != s->last_syn_seq)
+                        hist_add(c, dir, l);
+                s->last_syn_seq = seq;
+        } else if (f & TH_FIN) {
+                if (hist_once(c, dir, HIST_FIN, 'F') && seq + seg->payload != s->last_fin_seq)
+                        hist_add(c, dir, 'F');
+                s->last_fin_seq = seq + seg->payload;
+        } else if (f & TH_RST) {
+                if (hist_once(c, dir, HIST_RST, 'R') && seq != s->last_rst_seq)
+                        hist_add(c, dir, 'R');
+                s->last_rst_seq = seq;
+        } else if (seg->payload) {
+                hist_once(c, dir, HIST_DATA, 'D');
+        } else if (f & TH_ACK) {
+                hist_once(c, dir, HIST_ACK, 'A');
+        }
+}
+
+/* ---- sequence space ---- */
+
+static void side_set_state(struct side *s, enum tcp_state st)
+{
+        if (s->state != st) {
+                s->prev_state = s->state;
+                s->state = (uint8_t)st;
+        }
+}
+
+/* The first packet of a side (or a SYN that restarts it) sets its ISN. */
+static void side_init_seq(struct side *s, const struct segment *seg, uint32_t one_past)
+{
+        int syn = (seg->flags & TH_SYN) != 0;
+
+        switch (s->state) {
+        case ST_CLOSED:
+                s->start_seq = s->ack_seq = syn ? seg->seq : seg->seq - 1;
+                s->last_seq = syn ? one_past : seg->seq;
+                s->seq_wraps = s->ack_wraps = 0;
+                break;
+        case ST_SYN_SENT:
+        case ST_SYN_RECEIVED:
+        case ST_ESTABLISHED:
+        case ST_PARTIAL:
+                if (syn && (seg->seq != s->start_seq || s->state == ST_ESTABLISHED ||
+                            s->state == ST_PARTIAL)) {
+                        s->start_seq = s->ack_seq = seg->seq;
+                        s->last_seq = one_past;
+                }
+                break;
+        case ST_RESET:
+                if (syn && s->prev_state == ST_CLOSED) {
+                        s->start_seq = s->ack_seq = seg->seq;
+                        s->last_seq = one_past;
+                }
+                break;
+        case ST_FIN_WAIT:
+                break;
+        }
+}
+
+/* Advance the highest sequence sent; returns the delta (<= 0: nothing new). */
+static int32_t side_update_last(struct side *s, const struct segment *seg, uint32_t one_past)
+{
+        int32_t d = seq_delta(one_past, s->last_seq);
+
+        if ((seg->flags & (TH_SYN | TH_RST)) && (d > SEQ_TOO_FAR || d < -SEQ_TOO_FAR))
+                return d;
+        if (((seg->flags & TH_FIN) && s->last_seq == s->start_seq + 1) ||
+            (s->state != ST_RESET && d > 0)) {
+                if (one_past < s->last_seq)
+                        s->seq_wraps++;
+                s->last_seq = one_past;
+        } else if (s->state != ST_RESET && seg->payload > 0) {
+                s->rexmits++;           /* nothing new: retransmission or probe */
+        }
+        return d;
+}
+
+/* The peer acknowledged up to ack (RSTs are never trusted for this). */
+static void side_update_ack(struct side *s, uint32_t ack)
+{
+        int32_t d = seq_delta(ack, s->ack_seq);
+
+        if (ack == 0 && d > SEQ_TOO_FAR)
+                return;
+        if (d > 0) {
+                if (ack < s->ack_seq)
+                        s->ack_wraps++;
+                s->ack_seq = ack;
+        }
+}
+
+static int side_clean(const struct side *s)
+{
+        return s->state == ST_ESTABLISHED ||
+               (s->state == ST_FIN_WAIT && s->prev_state == ST_ESTABLISHED);
+}
+
+/* ---- state transitions (Zeek's Update*State) ---- */
+
+static void sm_inactive(struct conn *c, int dir, const struct segment *seg)
+{
+        struct side *me = &c->s[dir], *peer = &c->s[!dir];
+        uint8_t f = seg->flags;
+
+        if (f & TH_SYN) {
+                if (dir == CLIENT) {
+                        side_set_state(me, f & TH_ACK ? ST_SYN_RECEIVED : ST_SYN_SENT);
+                } else {
+                        if (peer->state == ST_SYN_SENT)
+                                side_set_state(peer, ST_ESTABLISHED);
+                        side_set_state(me, ST_ESTABLISHED);
+                }
+        }
+        if (f & TH_FIN)
+                side_set_state(me, ST_FIN_WAIT);
+        if (f & TH_RST)
+                side_set_state(me, ST_RESET);
+        if (me->state == ST_CLOSED) {
+                if (dir == SERVER && seg->payload == 0 && peer->state == ST_SYN_SENT)
+                        ;               /* an ACK to a SYN: still nothing from the server */
+                else if ((f & TH_ACK) && peer->state == ST_ESTABLISHED)
+                        side_set_state(me, ST_ESTABLISHED);
+                else
+                        side_set_state(me, ST_PARTIAL);
+        }
+}
+
+static void sm_syn_sent(struct side *me, const struct segment *seg)
+{
+        /* ACKs and data never complete the handshake from here: the
+         * peer's SYN-ACK does (sm_inactive) */
+        if (seg->flags & TH_FIN)
+                side_set_state(me, ST_FIN_WAIT);
+        if (seg->flags & TH_RST)
+                side_set_state(me, ST_RESET);
+}
+
+static void sm_established(struct side *me, struct side *peer, const struct segment *seg)
+{
+        uint8_t f = seg->flags;
+
+        if ((f & TH_SYN) && me->state == ST_PARTIAL && peer->state == ST_CLOSED && !(f & TH_ACK))
+                side_set_state(me, ST_SYN_SENT);
+        if ((f & TH_FIN) && !(f & TH_RST)) {
+                side_set_state(me, ST_FIN_WAIT);
+                /* the peer sent FIN then RST: that was a normal close */
+                if (peer->state == ST_RESET && peer->prev_state == ST_FIN_WAIT)
+                        side_set_state(peer, ST_FIN_WAIT);
+        }
+        if (f & TH_RST)
+                side_set_state(me, ST_RESET);
+}
+
+static void sm_fin_wait(struct side *me, const struct side *peer, const struct segment *seg)
+{
+        /* after FINs from both sides a RST changes nothing (RFC 9293 3.6) */
+        if ((seg->flags & TH_RST) && peer->state != ST_FIN_WAIT)
+                side_set_state(me, ST_RESET);
+}
+
+static void sm_dispatch(struct conn *c, int dir, const struct segment *seg)
+{
+        struct side *me = &c->s[dir], *peer = &c->s[!dir];
+
+        switch ((enum tcp_state)me->state) {
+        case ST_CLOSED:
+                sm_inactive(c, dir, seg);
+                break;
+        case ST_SYN_SENT:
+        case ST_SYN_RECEIVED:
+                sm_syn_sent(me, seg);
+                break;
+        case ST_PARTIAL:
+        case ST_ESTABLISHED:
+                sm_established(me, peer, seg);
+                break;
+        case ST_FIN_WAIT:
+                sm_fin_wait(me, peer, seg);
+                break;
+        case ST_RESET:
+                break;          /* terminal */
+        }
+}
+
+/* ---- per-connection facts beyond the state ---- */
+
+static void mark(struct pkt_mark *m, const struct segment *seg)
+{
+        if (m->ts)
+                return;
+        m->ts = seg->ts;
+        m->seq = seg->seq;
+        m->ack = seg->ack;
+        m->flags = seg->flags;
+}
+
+static void note_handshake(struct conn *c, int dir, const struct segment *seg)
+{
+        uint8_t f = seg->flags;
+
+        if (dir == CLIENT && (f & (TH_SYN | TH_ACK)) == TH_SYN) {
+                if (!c->syn_ts)
+                        c->syn_ts = seg->ts;
+                else if (c->syn_count < RS_MAX_SYN_TIMES + 1) {
+                        int64_t dt = (seg->ts - c->syn_ts) / 1000;
+                        c->syn_dt[c->syn_count - 1] = dt < 0 ? 0 : dt > UINT32_MAX ?
+                                                      UINT32_MAX : (uint32_t)dt;
+                }
+                if (c->syn_count < UINT8_MAX)
+                        c->syn_count++;
+                c->s[CLIENT].mss = seg->mss;
+                c->s[CLIENT].wscale = seg->wscale;
+        } else if (dir == SERVER && (f & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK)) {
+                if (!c->synack_ts)
+                        c->synack_ts = seg->ts;
+                c->s[SERVER].mss = seg->mss;
+                c->s[SERVER].wscale = seg->wscale;
+        } else if (dir == CLIENT && (f & TH_ACK) && !(f & TH_SYN) && c->synack_ts &&
+                   !c->est_ts && !c->s[CLIENT].est_inferred &&
+                   !seq_gt(c->s[SERVER].start_seq + 1, seg->ack)) {
+                if (f & (TH_FIN | TH_RST))      /* SYN/FIN/RST-only capture: time unknown */
+                        c->s[CLIENT].est_inferred = 1;
+                else
+                        c->est_ts = seg->ts;
+        }
+}
+
+/* Data beyond a missing range, and ACKs past it: Zeek's content gap. */
+static void note_gap(struct conn *c, int dir, const struct segment *seg, uint32_t ack)
+{
+        struct side *me = &c->s[dir], *peer = &c->s[!dir];
+
+        if (seg->payload && !(seg->flags & (TH_SYN | TH_RST))) {
+                if (!me->hole && seq_gt(seg->seq, me->last_seq) && me->state != ST_CLOSED)
+                        me->hole = 1, me->hole_seq = me->last_seq;
+                else if (me->hole && !seq_gt(seg->seq, me->hole_seq) &&
+                         seq_gt(seg->seq + seg->payload, me->hole_seq))
+                        me->hole = 0;   /* filled by a retransmission */
+        }
+        if ((seg->flags & TH_ACK) && !(seg->flags & TH_RST) && peer->state != ST_CLOSED &&
+            side_clean(me) && side_clean(peer)) {
+                uint32_t upto = peer->hole ? peer->hole_seq : peer->last_seq;
+                if (seq_gt(ack, upto) && (peer->hole || seq_delta(ack, peer->start_seq) > 2)) {
+                        peer->gaps++;
+                        hist_scaled(c, !dir, peer->gaps, &peer->gap_next, 'G');
+                        peer->hole = 0;
+                        if (seq_gt(ack, peer->last_seq))
+                                peer->last_seq = ack;
+                }
+        }
+}
+
+/* Apply seg, sent by side dir, to c (Zeek's TCPSessionAdapter::Process). */
+static void conn_apply(struct conn *c, int dir, const struct segment *seg)
+{
+        struct side *me = &c->s[dir], *peer = &c->s[!dir];
+        uint8_t f = seg->flags;
+        uint32_t seglen = seg->payload + !!(f & TH_SYN) + !!(f & TH_FIN);
+        uint32_t one_past, old_last;
+        int32_t d;
+        int keepalive;
+
+        if (f & TH_RST)
+                seglen -= seg->payload; /* RST payload is diagnostic text, not data */
+        one_past = seg->seq + seglen;
+        keepalive = !(f & (TH_SYN | TH_FIN | TH_RST)) && seg->payload <= 1 &&
+                    me->state != ST_CLOSED && seg->seq == me->last_seq - 1;
+        me->pkts++;
+        me->ip_bytes += seg->ip_len;
+        side_init_seq(me, seg, one_past);
+        hist_flags(c, dir, seg, seg->seq);
+        if (seg->win == 0 && !(f & TH_RST) && peer->state != ST_FIN_WAIT && me->state != ST_RESET) {
+                me->zwins++;
+                hist_scaled(c, dir, me->zwins, &me->zwin_next, 'W');
+        }
+        if (!(c->s[CLIENT].did_close && c->s[SERVER].did_close))
+                c->end = seg->ts;
+        if ((f & TH_FIN) && me->fin_cnt < UINT8_MAX)
+                me->fin_cnt++;
+        if (f & TH_ACK) {
+                if (peer->state == ST_CLOSED) {
+                        peer->start_seq = peer->ack_seq = peer->last_seq = seg->ack - 1;
+                } else if (!(f & TH_RST)) {
+                        side_update_ack(peer, seg->ack);
+                }
+        }
+        note_gap(c, dir, seg, seg->ack);
+        old_last = me->rexmits;
+        d = side_update_last(me, seg, one_past);
+        if (me->rexmits != old_last) {
+                if (keepalive)
+                        me->keepalives++;
+                hist_scaled(c, dir, me->rexmits, &me->rexmit_next, 'T');
+        } else if (d > 0 && seg->payload && !(f & TH_RST)) {
+                me->last_data_ts = seg->ts;
+        }
+        note_handshake(c, dir, seg);
+        sm_dispatch(c, dir, seg);
+        if (f & TH_FIN)
+                mark(&me->fin, seg);
+        if (f & TH_RST)
+                mark(&me->rst, seg);
+        if (f & (TH_FIN | TH_RST))
+                me->did_close = 1;
+}
+
+/* ---- connection boundaries ---- */
+
+static int conn_closed(const struct conn *c)
+{
+        const struct side *a = &c->s[CLIENT], *b = &c->s[SERVER];
+
+        return a->state == ST_RESET || b->state == ST_RESET ||
+               (a->did_close && b->did_close) ||
+               (a->did_close && b->state == ST_CLOSED) || (b->did_close && a->state == ST_CLOSED);
+}
+
+/* Does seg start a new connection on c's 5-tuple (RFC 9293 3.10.7.4: a
+ * new SYN after TIME-WAIT; Zeek's IsReuse)? */
+static int is_reuse(const struct tcpsm *sm, const struct conn *c, int dir,
+                    const struct segment *seg)
+{
+        const struct side *orig;
+
+        if (conn_closed(c) && seg->ts - c->last > sm->linger_ns)
+                return 1;
+        if (!(seg->flags & TH_SYN))
+                return 0;
+        orig = &c->s[CLIENT];
+        if (seg->flags & TH_ACK) {
+                if (orig->state != ST_CLOSED)
+                        return 0;
+                orig = &c->s[SERVER];   /* a half connection: compare SYN-ACKs */
+        }
+        (void)dir;
+        if (c->s[CLIENT].did_close || c->s[SERVER].did_close)
+                return 1;               /* any SYN after a FIN or RST */
+        return seg->seq != orig->start_seq;
+}
+
+static struct conn *conn_start(struct tcpsm *sm, const struct segment *seg, int *dir)
+{
+        struct conn *c = conn_table_insert(sm->table, seg);
+
+        if (!c)
+                return NULL;
+        *dir = CLIENT;
+        if ((seg->flags & (TH_SYN | TH_ACK)) != TH_SYN)
+                c->midstream = 1;
+        if (first_packet_flips(seg)) {
+                conn_swap_sides(c);
+                c->flipped = 1;
+                *dir = SERVER;
+                hist_add(c, CLIENT, '^');
+        }
+        return c;
+}
+
+void tcpsm_on_segment(struct tcpsm *sm, const struct segment *seg)
+{
+        struct conn *c;
+        struct side *me;
+        int dir = CLIENT;
+
+        sm->st.segments++;
+        if (!(seg->flags & (TH_SYN | TH_FIN | TH_RST)))
+                sm->st.flagless++;
+        c = conn_table_find(sm->table, seg, &dir);
+        if (c && is_reuse(sm, c, dir, seg)) {
+                conn_table_remove(sm->table, c, CLOSE_REASON_REUSE);
+                sm->st.reused++;
+                c = NULL;
+        }
+        if (!c && !(c = conn_start(sm, seg, &dir))) {
+                sm->st.nomem++;
+                return;
+        }
+        me = &c->s[dir];
+        /* the same IP packet twice within a moment: a capture copy (Linux
+         * loopback, -i any), not a retransmission */
+        if (me->pkts && seg->hash == me->dup_hash && seg->ts - me->dup_ts <= RS_DUP_WINDOW_NS &&
+            seg->ts >= me->dup_ts) {
+                c->dups++;
+                sm->st.duplicates++;
+                return;
+        }
+        me->dup_hash = seg->hash;
+        me->dup_ts = seg->ts;
+        conn_apply(c, dir, seg);
+        conn_touch(sm->table, c, seg->ts);
+}
+
+/* ---- verdicts ---- */
+
+void tcpsm_close_info(const struct conn *c, struct close_info *ci)
+{
+        const struct pkt_mark *m[4] = { &c->s[CLIENT].fin, &c->s[CLIENT].rst,
+                                        &c->s[SERVER].fin, &c->s[SERVER].rst };
+        int best = -1;
+
+        for (int i = 0; i < 4; i++)
+                if (m[i]->ts && (best < 0 || m[i]->ts < m[best]->ts))
+                        best = i;
+        ci->by = best < 0 ? -1 : best / 2;
+        ci->how = best < 0 ? HOW_NONE : best % 2 ? HOW_RST : HOW_FIN;
+        ci->at = best < 0 ? 0 : m[best]->ts;
+}
+
+/* Full match of Zeek's pattern ^?S[^HAFGIQ]*R.* against the history. */
+static int history_rstos0(const struct conn *c)
+{
+        size_t i = 0;
+
+        if (i < c->hist_len && c->history[i] == '^')
+                i++;
+        if (i >= c->hist_len || c->history[i] != 'S')
+                return 0;
+        for (i++; i < c->hist_len; i++) {
+                if (c->history[i] == 'R')
+                        return 1;
+                if (strchr("HAFGIQ", c->history[i]))
+                        return 0;
+        }
+        return 0;
+}
+
+static int inactive(uint8_t st) { return st == ST_CLOSED || st == ST_PARTIAL; }
+
+const char *tcpsm_conn_state(const struct conn *c)
+{
+        uint8_t os = c->s[CLIENT].state, rs = c->s[SERVER].state;
+
+        if (rs == ST_RESET) {
+                if (os == ST_SYN_SENT || os == ST_SYN_RECEIVED ||
+                    (os == ST_RESET && tcpsm_bytes(c, CLIENT) == 0 && tcpsm_bytes(c, SERVER) == 0))
+                        return "REJ";
+                return inactive(os) ? "RSTRH" : "RSTR";
+        }
+        if (os == ST_RESET) {
+                if (inactive(rs))
+                        return history_rstos0(c) ? "RSTOS0" : "OTH";
+                return "RSTO";
+        }
+        if (rs == ST_FIN_WAIT && os == ST_FIN_WAIT)
+                return "SF";
+        if (os == ST_FIN_WAIT)
+                return inactive(rs) ? "SH" : "S2";
+        if (rs == ST_FIN_WAIT)
+                return inactive(os) ? "SHR" : "S3";
+        if (os == ST_SYN_SENT && rs == ST_CLOSED)
+                return "S0";
+        if (os == ST_ESTABLISHED && rs == ST_ESTABLISHED)
+                return "S1";
+        return "OTH";
+}
+
+const char *tcpsm_handshake(const struct conn *c)
+{
+        if (c->midstream)
+                return "midstream";
+        if (c->est_ts || c->s[CLIENT].est_inferred)
+                return "complete";
+        if (c->synack_ts)
+                return "no_ack";
+        if (c->s[SERVER].rst.ts)
+                return "refused";
+        return "unanswered";
+}
+
+/* Payload bytes from sequence space (Zeek's TCP_Endpoint::Size): the
+ * highest of sent and acknowledged, minus ISN, SYN and FIN. */
+uint64_t tcpsm_bytes(const struct conn *c, int side)
+{
+        const struct side *s = &c->s[side], *peer = &c->s[!side];
+        uint64_t last, ack, size;
+
+        if (s->pkts == 0 && peer->pkts == 0)
+                return 0;
+        if (s->prev_state == ST_SYN_SENT && s->state == ST_RESET && peer->state == ST_CLOSED)
+                return 0;
+        last = s->last_seq + ((uint64_t)s->seq_wraps << 32);
+        ack = s->ack_seq + ((uint64_t)s->ack_wraps << 32);
+        if (ack > last)
+                last = ack;
+        if (last < s->start_seq)        /* went backwards: nothing we can trust */
+                return 0;
+        size = last - s->start_seq;
+        if (size)
+                size--;
+        if (s->fin_cnt && size)
+                size--;
+        return size;
+}
+
+const char *tcpsm_state_name(enum tcp_state s)
+{
+        switch (s) {
+        case ST_CLOSED: return "CLOSED";
+        case ST_SYN_SENT: return "SYN_SENT";
+        case ST_SYN_RECEIVED: return "SYN_RECEIVED";
+        case ST_PARTIAL: return "PARTIAL";
+        case ST_ESTABLISHED: return "ESTABLISHED";
+        case ST_FIN_WAIT: return "FIN_WAIT";
+        case ST_RESET: return "RESET";
+        }
+        return "?";
+}
+
+const char *tcpsm_reason_name(enum close_reason r)
+{
+        switch (r) {
+        case CLOSE_REASON_FIN: return "closed";
+        case CLOSE_REASON_RST: return "reset";
+        case CLOSE_REASON_IDLE: return "idle_timeout";
+        case CLOSE_REASON_REUSE: return "reused";
+        case CLOSE_REASON_EVICT: return "evicted";
+        case CLOSE_REASON_EOF: return "open_at_end";
+        }
+        return "?";
+}
+
+int64_t tcpsm_rtt_ns(const struct conn *c)
+{
+        int64_t syn = c->syn_ts;
+
+        if (!c->est_ts || !syn)
+                return -1;
+        /* from the last SYN sent before the SYN-ACK */
+        for (int i = 0; i + 1 < c->syn_count && i < RS_MAX_SYN_TIMES; i++) {
+                int64_t t = c->syn_ts + (int64_t)c->syn_dt[i] * 1000;
+                if (t <= c->synack_ts)
+                        syn = t;
+        }
+        return c->est_ts - syn;
+}
+
+const char *tcpsm_history(const struct conn *c, int flags_only, char *buf, size_t len)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < c->hist_len && n + 2 < len; i++) {
+                /* without data packets every FIN "skips" data: not a gap */
+                if (flags_only && (c->history[i] == 'G' || c->history[i] == 'g'))
+                        continue;
+                buf[n++] = c->history[i];
+        }
+        if (c->hist_cut && n + 1 < len)
+                buf[n++] = '+';
+        if (n == 0 && len > 1)
+                buf[n++] = '-';
+        buf[n] = '\0';
+        return buf;
+}
