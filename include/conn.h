@@ -50,7 +50,7 @@ struct side {
         uint8_t once;           /* history letters recorded once (HIST_* bits) */
         uint8_t did_close;      /* sent a FIN or RST */
         uint8_t fin_cnt;        /* FINs sent (saturates) */
-        uint8_t hole;           /* data seen beyond a missing range at hole_seq */
+        uint8_t data_init;      /* data_seq is set */
         uint8_t wscale;         /* window scale offered on SYN, 0xff none */
         uint8_t est_inferred;   /* (client) handshake completion seen only on a FIN/RST */
         uint16_t mss;           /* MSS offered on SYN, 0 none */
@@ -59,7 +59,9 @@ struct side {
         uint32_t ack_seq;       /* highest ack the peer sent for this side's data */
         uint32_t seq_wraps;     /* times last_seq wrapped past 2^32 */
         uint32_t ack_wraps;     /* times ack_seq wrapped */
-        uint32_t hole_seq;      /* start of the missing range */
+        uint32_t data_seq;      /* payload seen contiguously up to here */
+        uint32_t ooo_start;     /* one block of payload seen beyond data_seq */
+        uint32_t ooo_end;       /* (ooo_start == ooo_end: none) */
         uint32_t last_syn_seq;  /* seq of the last SYN / SYN-ACK ('s'/'h' repeats) */
         uint32_t last_fin_seq;  /* seq+len of the last FIN ('f' repeats) */
         uint32_t last_rst_seq;  /* seq of the last RST ('r' repeats) */

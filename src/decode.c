@@ -205,6 +205,10 @@ static enum dec_result dec_udp(struct frame f, uint32_t iplen, struct segment *s
                         return DEC_NOT_TCP;
                 return dec_ip(f, seg);
         }
+        /* Teredo relays use any port: accept a UDP payload that is exactly
+         * one IPv6 packet (version 6, payload length matching) */
+        if (f.cap >= 40 && (f.p[0] >> 4) == 6 && iplen - 8 == 40u + be16(f.p + 4))
+                return dec_ip(f, seg);
         return DEC_NOT_TCP;
 }
 

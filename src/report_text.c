@@ -87,7 +87,7 @@ static void text_inputs(FILE *out, const struct report *r)
                 if (!first)
                         fputc('\n', out);
                 if (in->truncated)
-                        fprintf(out, "         TRUNCATED: %s\n", in->error);
+                        fprintf(out, "         stopped early: %s\n", in->error);
         }
 }
 

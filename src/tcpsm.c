@@ -340,29 +340,59 @@ static void note_handshake(struct conn *c, int dir, const struct segment *seg)
         }
 }
 
-/* Data beyond a missing range, and ACKs past it: Zeek's content gap. */
-static void note_gap(struct conn *c, int dir, const struct segment *seg, uint32_t ack)
+/* Track how far a side's payload was seen without holes. */
+static void note_data(struct side *me, const struct segment *seg)
+{
+        uint8_t f = seg->flags;
+        uint32_t dstart = seg->seq + !!(f & TH_SYN);
+
+        if (!me->data_init || (f & TH_SYN)) {
+                if (!me->data_init || me->state == ST_CLOSED || seg->seq == me->start_seq)
+                        me->data_seq = dstart;
+                me->data_init = 1;
+        }
+        if (f & TH_RST)
+                return;
+        if (seg->payload) {
+                uint32_t dend = dstart + seg->payload;
+                if (!seq_gt(dstart, me->data_seq)) {
+                        if (seq_gt(dend, me->data_seq))
+                                me->data_seq = dend;
+                } else if (me->ooo_start == me->ooo_end) {      /* a hole: remember */
+                        me->ooo_start = dstart;
+                        me->ooo_end = dend;
+                } else if (!seq_gt(dstart, me->ooo_end) && !seq_gt(me->ooo_start, dend)) {
+                        if (seq_gt(me->ooo_start, dstart))
+                                me->ooo_start = dstart;
+                        if (seq_gt(dend, me->ooo_end))
+                                me->ooo_end = dend;
+                }
+                /* the hole filled: the block seen earlier is contiguous now */
+                if (me->ooo_start != me->ooo_end && !seq_gt(me->ooo_start, me->data_seq)) {
+                        if (seq_gt(me->ooo_end, me->data_seq))
+                                me->data_seq = me->ooo_end;
+                        me->ooo_start = me->ooo_end = 0;
+                }
+        }
+        if ((f & TH_FIN) && dstart + seg->payload == me->data_seq)
+                me->data_seq++;         /* the FIN follows the data we saw */
+}
+
+/* The peer acknowledged bytes we never saw: Zeek's content gap, counted
+ * only while both sides are cleanly established or closing. */
+static void note_gap(struct conn *c, int dir, const struct segment *seg)
 {
         struct side *me = &c->s[dir], *peer = &c->s[!dir];
 
-        if (seg->payload && !(seg->flags & (TH_SYN | TH_RST))) {
-                if (!me->hole && seq_gt(seg->seq, me->last_seq) && me->state != ST_CLOSED)
-                        me->hole = 1, me->hole_seq = me->last_seq;
-                else if (me->hole && !seq_gt(seg->seq, me->hole_seq) &&
-                         seq_gt(seg->seq + seg->payload, me->hole_seq))
-                        me->hole = 0;   /* filled by a retransmission */
-        }
-        if ((seg->flags & TH_ACK) && !(seg->flags & TH_RST) && peer->state != ST_CLOSED &&
-            side_clean(me) && side_clean(peer)) {
-                uint32_t upto = peer->hole ? peer->hole_seq : peer->last_seq;
-                if (seq_gt(ack, upto) && (peer->hole || seq_delta(ack, peer->start_seq) > 2)) {
-                        peer->gaps++;
-                        hist_scaled(c, !dir, peer->gaps, &peer->gap_next, 'G');
-                        peer->hole = 0;
-                        if (seq_gt(ack, peer->last_seq))
-                                peer->last_seq = ack;
-                }
-        }
+        if (!(seg->flags & TH_ACK) || (seg->flags & TH_RST) || !peer->data_init)
+                return;
+        if (!side_clean(me) || !side_clean(peer) || !seq_gt(seg->ack, peer->data_seq))
+                return;
+        peer->gaps++;
+        hist_scaled(c, !dir, peer->gaps, &peer->gap_next, 'G');
+        peer->data_seq = seg->ack;
+        if (peer->ooo_start != peer->ooo_end && !seq_gt(peer->ooo_end, seg->ack))
+                peer->ooo_start = peer->ooo_end = 0;
 }
 
 /* Apply seg, sent by side dir, to c (Zeek's TCPSessionAdapter::Process). */
@@ -399,7 +429,7 @@ static void conn_apply(struct conn *c, int dir, const struct segment *seg)
                         side_update_ack(peer, seg->ack);
                 }
         }
-        note_gap(c, dir, seg, seg->ack);
+        note_data(me, seg);
         old_last = me->rexmits;
         d = side_update_last(me, seg, one_past);
         if (me->rexmits != old_last) {
@@ -411,6 +441,7 @@ static void conn_apply(struct conn *c, int dir, const struct segment *seg)
         }
         note_handshake(c, dir, seg);
         sm_dispatch(c, dir, seg);
+        note_gap(c, dir, seg);
         if (f & TH_FIN)
                 mark(&me->fin, seg);
         if (f & TH_RST)
