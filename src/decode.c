@@ -307,8 +307,11 @@ static enum dec_result dec_ipv4(struct frame f, struct segment *seg)
                 tot = f.wire;
         if (tot < hlen)
                 return DEC_ERR_IP_BAD;
-        if (tot > f.wire)                       /* claims more than the frame holds */
-                tot = f.wire;
+        if (tot > f.wire) {                     /* claims more than the frame holds */
+                if (f.depth == 0)
+                        return DEC_ERR_IP_BAD;
+                tot = f.wire;                   /* inside a tunnel: trust the outer length */
+        }
         frag = be16(f.p + 6);
         if (frag & 0x1fff)                      /* non-first fragment: no TCP header */
                 return DEC_FRAGMENT;

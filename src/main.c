@@ -97,7 +97,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         o->files = calloc((size_t)argc + 1, sizeof *o->files);
         if (!o->files)
                 return EXIT_INTERNAL;
-        while ((ch = getopt_long(argc, argv, "F:r:vhV", longopts, NULL)) != -1) {
+        opterr = 0;             /* our own one-line messages */
+        while ((ch = getopt_long(argc, argv, ":F:r:vhV", longopts, NULL)) != -1) {
                 switch (ch) {
                 case 'F':
                         if (strcmp(optarg, "text") == 0)
@@ -138,12 +139,23 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 }
                 case 'h':
                         usage(stdout);
+                        free(o->files);
                         exit(EXIT_OK);
                 case 'V':
                         printf("rstscope %s (%s)\n", RS_VERSION, pcap_lib_version());
+                        free(o->files);
                         exit(EXIT_OK);
+                case ':':
+                        fprintf(stderr, "rstscope: option '%s' needs an argument (try 'rstscope --help')\n",
+                                argv[optind - 1]);
+                        return EXIT_USAGE;
                 default:
-                        fprintf(stderr, "Try 'rstscope --help'.\n");
+                        if (optopt)
+                                fprintf(stderr, "rstscope: unknown option '-%c' (try 'rstscope --help')\n",
+                                        optopt);
+                        else
+                                fprintf(stderr, "rstscope: unknown option '%s' (try 'rstscope --help')\n",
+                                        argv[optind - 1]);
                         return EXIT_USAGE;
                 }
         }
@@ -193,11 +205,14 @@ int main(int argc, char **argv)
         struct packet pkt;
         struct segment seg;
         char err[PCAP_ERRBUF_SIZE + 512];
-        int64_t now = INT64_MIN, swept = INT64_MIN;
+        int64_t now = INT64_MIN, swept = 0;
+        int any = 0;
         int rc;
 
-        if ((rc = parse_opts(argc, argv, &o)) != EXIT_OK)
+        if ((rc = parse_opts(argc, argv, &o)) != EXIT_OK) {
+                free(o.files);
                 return rc;
+        }
         if (capture_open(&cap, o.files, o.nfiles, err, sizeof err) < 0) {
                 fprintf(stderr, "rstscope: %s\n", err);
                 capture_close(&cap);
@@ -225,7 +240,8 @@ int main(int argc, char **argv)
                 pkt.in->tcp_packets++;
                 seg.ts = pkt.ts;
                 /* the packet clock drives expiry, at most once a second */
-                if (now - swept >= 1000000000) {
+                if (!any || now - swept >= 1000000000) {
+                        any = 1;
                         conn_table_expire(sm.table, now);
                         swept = now;
                 }
@@ -241,7 +257,8 @@ int main(int argc, char **argv)
         if (res.nomem || sm.st.nomem)
                 fprintf(stderr, "rstscope: warning: out of memory, some connections are missing\n");
 
-        qsort(res.v, res.n, sizeof *res.v, by_id);
+        if (res.n)
+                qsort(res.v, res.n, sizeof *res.v, by_id);
         rep.cap = &cap;
         rep.conns = res.v;
         rep.nconns = res.n;

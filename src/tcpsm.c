@@ -14,6 +14,7 @@
 #include "tcpsm.h"
 
 #define SEQ_TOO_FAR 1048576     /* SYN/RST seq jumps ignored beyond this, bytes */
+#define RST_ACK_TRUST (1 << 30) /* a RST's ack is believed this far ahead, bytes */
 
 /* history letters recorded once per direction */
 #define HIST_ACK   0x01
@@ -330,13 +331,19 @@ static void note_handshake(struct conn *c, int dir, const struct segment *seg)
                         c->synack_ts = seg->ts;
                 c->s[SERVER].mss = seg->mss;
                 c->s[SERVER].wscale = seg->wscale;
-        } else if (dir == CLIENT && (f & TH_ACK) && !(f & TH_SYN) && c->synack_ts &&
-                   !c->est_ts && !c->s[CLIENT].est_inferred &&
-                   !seq_gt(c->s[SERVER].start_seq + 1, seg->ack)) {
-                if (f & (TH_FIN | TH_RST))      /* SYN/FIN/RST-only capture: time unknown */
+        } else if (c->synack_ts && !c->est_ts && !c->s[CLIENT].est_inferred && !(f & TH_SYN)) {
+                const struct side *cl = &c->s[CLIENT], *sv = &c->s[SERVER];
+                if (dir == CLIENT && (f & TH_ACK) && !seq_gt(sv->start_seq + 1, seg->ack)) {
+                        if (f & (TH_FIN | TH_RST))      /* SYN/FIN/RST-only: time unknown */
+                                c->s[CLIENT].est_inferred = 1;
+                        else
+                                c->est_ts = seg->ts;
+                } else if (dir == SERVER && ((f & TH_FIN) ||
+                           ((f & TH_ACK) && seq_gt(seg->ack, cl->start_seq + 1)))) {
+                        /* only an accepted socket closes with FIN, and the
+                         * client sent data: the ACK was missed (filtered) */
                         c->s[CLIENT].est_inferred = 1;
-                else
-                        c->est_ts = seg->ts;
+                }
         }
 }
 
@@ -426,6 +433,12 @@ static void conn_apply(struct conn *c, int dir, const struct segment *seg)
                 if (peer->state == ST_CLOSED) {
                         peer->start_seq = peer->ack_seq = peer->last_seq = seg->ack - 1;
                 } else if (!(f & TH_RST)) {
+                        side_update_ack(peer, seg->ack);
+                } else if (seq_gt(seg->ack, peer->ack_seq) &&
+                           seq_delta(seg->ack, peer->ack_seq) < RST_ACK_TRUST) {
+                        /* an abortive close acks what it received: in a
+                         * SYN/FIN/RST-only capture the only word on the
+                         * peer's bytes (Zeek ignores RST acks) */
                         side_update_ack(peer, seg->ack);
                 }
         }
