@@ -12,16 +12,16 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wpointer-arith -Wcast-qual -Wformat=2 -Wundef -Wvla
 override CFLAGS += -std=c11 -D_DEFAULT_SOURCE $(WARN) -Iinclude -MMD -MP \
                    $(shell $(PKG_CONFIG) --cflags libpcap jansson)
-LIBS = $(shell $(PKG_CONFIG) --libs libpcap jansson)
+LIBS = $(shell $(PKG_CONFIG) --libs libpcap jansson) -lm
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS   = $(shell $(PKG_CONFIG) --libs check)
 
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-MODULES = capture decode conn tcpsm report_text report_json
+MODULES = capture decode conn tcpsm detect cluster summary report_text report_json
 OBJ     = $(MODULES:%=build/%.o)
 SAN_OBJ = $(MODULES:%=build/san/%.o)
-UNITS   = check_decode check_conn check_tcpsm
+UNITS   = check_decode check_conn check_tcpsm check_detect
 
 all: rstscope
 
@@ -57,6 +57,8 @@ check: rstscope build/rstscope-san $(UNITS:%=build/tests/%) $(UNITS:%=build/test
 	@echo "unit tests (also under ASan+UBSan): passed"
 	@tests/run-e2e.sh ./rstscope
 	@tests/run-e2e.sh build/rstscope-san
+	@$(PYTHON) tests/conformance.py --rstscope ./rstscope --min-state 99 >build/conformance.txt; \
+	    rc=$$?; grep -E '^TOTAL|skipping' build/conformance.txt; exit $$rc
 
 check-asan: build/rstscope-san
 	@tests/run-e2e.sh build/rstscope-san

@@ -25,7 +25,25 @@
                                            oldest idle ones are expired; --max-conns */
 #endif
 
+#ifndef RS_MIN_IDLE_S
+#  define RS_MIN_IDLE_S         0.5   /* a close after this much idle is an idle_close
+                                         finding, s; --min-idle */
+#endif
+#ifndef RS_CLUSTER_MIN_COUNT
+#  define RS_CLUSTER_MIN_COUNT  3     /* smallest cluster, connections; --cluster-min */
+#endif
+
 /* ---- obscure ---- */
+
+#ifndef RS_CLUSTER_MIN_SHARE
+#  define RS_CLUSTER_MIN_SHARE  0.2   /* smallest cluster share of its group */
+#endif
+#ifndef RS_CLUSTER_MIN_CENTER_S
+#  define RS_CLUSTER_MIN_CENTER_S 0.5 /* shorter intervals are not reported as clusters, s */
+#endif
+#ifndef RS_CLUSTER_MAX_SERVERS
+#  define RS_CLUSTER_MAX_SERVERS 32   /* server endpoints with their own distributions */
+#endif
 
 #ifndef RS_TABLE_MIN_BUCKETS
 #  define RS_TABLE_MIN_BUCKETS  1024  /* initial hash buckets, power of two */

@@ -67,7 +67,8 @@ struct side {
         uint32_t last_rst_seq;  /* seq of the last RST ('r' repeats) */
         uint32_t pkts;          /* packets sent (capture duplicates excluded) */
         uint32_t rexmits;       /* retransmitted payload segments (incl. probes) */
-        uint32_t keepalives;    /* TCP keep-alive probes among them */
+        uint32_t keepalives;    /* TCP keep-alive probes */
+        uint32_t probe_rexmits; /* 1-octet probes, counted in rexmits as Zeek does */
         uint32_t zwins;         /* zero-window advertisements */
         uint32_t gaps;          /* ranges acked but never seen (content gaps) */
         uint32_t rexmit_next;   /* log-scale thresholds for 't', 'w', 'g' */
@@ -77,6 +78,12 @@ struct side {
         int64_t last_data_ts;   /* last new payload, ns; 0 = none */
         struct pkt_mark fin;    /* first FIN */
         struct pkt_mark rst;    /* first RST */
+        int64_t fin_mylast;     /* at the first FIN: this side's last payload, ns */
+        int64_t fin_peerlast;   /*   and the peer's */
+        int64_t rst_mylast;     /* at the first RST: this side's last payload, ns */
+        int64_t rst_peerlast;   /*   and the peer's */
+        int64_t after_peer_fin; /* first new payload after the peer's FIN, ns */
+        int64_t after_peer_rst; /* first new payload after the peer's RST, ns */
         uint64_t dup_hash;      /* hash of the last packet (duplicate check) */
         int64_t dup_ts;         /* its time, ns */
 };
@@ -101,6 +108,7 @@ struct conn {
         int64_t syn_ts;         /* first client SYN, ns; 0 = none */
         int64_t synack_ts;      /* first server SYN-ACK, ns */
         int64_t est_ts;         /* handshake completed (client ACK of SYN-ACK), ns */
+        int64_t idle_ref;       /* last activity before the first FIN/RST, ns */
         uint32_t syn_dt[RS_MAX_SYN_TIMES]; /* client SYN times after the first, µs */
         uint32_t dups;          /* capture duplicates dropped */
         char history[RS_HISTORY_MAX]; /* Zeek history letters, not NUL-terminated */

@@ -8,6 +8,8 @@
 
 #include "capture.h"
 #include "conn.h"
+#include "detect.h"
+#include "summary.h"
 #include "tcpsm.h"
 
 struct report {
@@ -19,10 +21,16 @@ struct report {
         int64_t first, last;            /* capture time span, ns (0 = no packets) */
         uint64_t evicted;               /* records expired early at the table cap */
         int verbose;
+        const struct det_result *det;   /* findings of conns[i] */
+        const struct summary *sum;      /* across connections */
 };
 
 void report_text(FILE *out, const struct report *r);
 int report_json(FILE *out, const struct report *r);
+
+/* JSON Lines: one connection as it finishes, then the clusters. */
+int report_jsonl_conn(FILE *out, const struct conn *c, const struct det_result *d, int flags_only);
+int report_jsonl_end(FILE *out, const struct report *r);
 
 /* Shared by both writers. */
 const char *report_ip(const struct conn *c, int side, char *buf, size_t len);

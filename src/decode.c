@@ -311,6 +311,8 @@ static enum dec_result dec_ipv4(struct frame f, struct segment *seg)
                 if (f.depth == 0)
                         return DEC_ERR_IP_BAD;
                 tot = f.wire;                   /* inside a tunnel: trust the outer length */
+                if (tot < hlen)
+                        return DEC_ERR_IP_BAD;
         }
         frag = be16(f.p + 6);
         if (frag & 0x1fff)                      /* non-first fragment: no TCP header */
@@ -340,11 +342,13 @@ static enum dec_result dec_ipv6(struct frame f, struct segment *seg)
 
         if (f.cap < 40)
                 return DEC_ERR_IP_TRUNC;
+        if (f.wire < 40)                        /* the outer datagram ends inside this header */
+                return DEC_ERR_IP_BAD;
         plen = be16(f.p + 4);
         next = f.p[6];
         jumbo_ok = plen == 0;                   /* jumbogram / BIG TCP: length from frame */
         if (jumbo_ok || plen > f.wire - 40)
-                plen = f.wire >= 40 ? f.wire - 40 : 0;
+                plen = f.wire - 40;
         seg->family = 6;
         memcpy(seg->src.addr, f.p + 8, 16);
         memcpy(seg->dst.addr, f.p + 24, 16);

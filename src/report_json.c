@@ -3,6 +3,7 @@
  * line, so the document never exists as one tree in memory.  Field names
  * are an interface: scripts rely on them (see the man page). */
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -54,7 +55,7 @@ static json_t *jside(const struct conn *c, int side)
         return json_pack("{s:o, s:o, s:o, s:I, s:I, s:I, s:s}",
                          "fin", jmark(&s->fin), "rst", jmark(&s->rst),
                          "last_payload", jtime(s->last_data_ts),
-                         "retransmits", (json_int_t)(s->rexmits - s->keepalives),
+                         "retransmits", (json_int_t)(s->rexmits - s->probe_rexmits),
                          "keepalives", (json_int_t)s->keepalives,
                          "zero_windows", (json_int_t)s->zwins,
                          "state", tcpsm_state_name((enum tcp_state)s->state));
@@ -71,7 +72,59 @@ static json_t *jsyn_times(const struct conn *c)
         return a;
 }
 
-static json_t *jconn(const struct report *r, const struct conn *c)
+static json_t *jnum(double v)
+{
+        return isnan(v) ? json_null() : json_real(round(v * 1e6) / 1e6);
+}
+
+static const char *side_name(int s) { return s == CLIENT ? "client" : "server"; }
+
+static json_t *jfinding(const struct finding *f)
+{
+        json_t *o = json_pack("{s:s, s:o, s:s, s:b}", "kind", detect_kind_name((enum finding_kind)f->kind),
+                              "at", jtime(f->at), "by", side_name(f->by), "inferred", f->inferred);
+
+        switch ((enum finding_kind)f->kind) {
+        case DET_CONNECT_TIMEOUT:
+                json_object_set_new(o, "give_up_min_s", jnum(f->a));
+                json_object_set_new(o, "give_up_s", jnum(f->b));
+                json_object_set_new(o, "schedule", json_string(detect_schedule_name(
+                                        (enum syn_schedule)f->sched)));
+                break;
+        case DET_DATA_AFTER_PEER_FIN:
+                json_object_set_new(o, "idle_before_peer_fin_s", jnum(f->a));
+                json_object_set_new(o, "after_fin_s", jnum(f->b));
+                json_object_set_new(o, "answered_by_rst", json_boolean(f->answered));
+                break;
+        case DET_DATA_AFTER_PEER_RST:
+                json_object_set_new(o, "after_rst_s", jnum(f->b));
+                json_object_set_new(o, "note", json_string(
+                        "seen at the resetting side; at the other side the data left before the RST arrived"));
+                break;
+        case DET_REQUEST_RESET:
+                json_object_set_new(o, "request_age_s", jnum(f->a));
+                break;
+        case DET_IDLE_CLOSE:
+                json_object_set_new(o, "idle_s", jnum(f->a));
+                json_object_set_new(o, "how", json_string(f->how == HOW_RST ? "rst" : "fin"));
+                break;
+        case DET_REFUSED:
+        case DET_NKINDS:
+                break;
+        }
+        return o;
+}
+
+static json_t *jfindings(const struct det_result *d)
+{
+        json_t *a = json_array();
+
+        for (int i = 0; d && i < d->n; i++)
+                json_array_append_new(a, jfinding(&d->f[i]));
+        return a;
+}
+
+static json_t *jconn(const struct conn *c, const struct det_result *d, int flags_only)
 {
         struct close_info ci;
         char hist[RS_HISTORY_MAX + 4];
@@ -81,7 +134,7 @@ static json_t *jconn(const struct report *r, const struct conn *c)
         tcpsm_close_info(c, &ci);
         return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:s, s:i, s:o, s:o, s:o, s:o, s:o,"
                          " s:{s:s?, s:s?, s:o}, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o,"
-                         " s:s, s:s, s:[]}",
+                         " s:s, s:s, s:o, s:o, s:o}",
                          "id", (json_int_t)c->id,
                          "client", jendpoint(c, CLIENT),
                          "server", jendpoint(c, SERVER),
@@ -108,8 +161,10 @@ static json_t *jconn(const struct report *r, const struct conn *c)
                          "client_side", jside(c, CLIENT),
                          "server_side", jside(c, SERVER),
                          "state", tcpsm_conn_state(c),
-                         "history", tcpsm_history(c, r->flags_only, hist, sizeof hist),
-                         "findings");
+                         "history", tcpsm_history(c, flags_only, hist, sizeof hist),
+                         "syn_to_close_s", jnum(d ? d->syn_to_close : NAN),
+                         "idle_before_close_s", jnum(d ? d->idle_before_close : NAN),
+                         "findings", jfindings(d));
 }
 
 static json_t *jinputs(const struct report *r)
@@ -147,12 +202,81 @@ static json_t *jsummary(const struct report *r)
                 const char *s = tcpsm_conn_state(&r->conns[i]);
                 json_object_set_new(bs, s, json_integer(json_integer_value(json_object_get(bs, s)) + 1));
         }
+        json_t *fk = json_object();
+
         report_close_counts(r, cl);
         for (int k = 0; k < 5; k++)
                 json_object_set_new(bc, close_keys[k], json_integer((json_int_t)cl[k]));
-        return json_pack("{s:I, s:o, s:o, s:I}", "connections", (json_int_t)r->nconns,
-                         "by_state", bs, "by_close", bc,
+        for (int k = 0; k < DET_NKINDS; k++)
+                json_object_set_new(fk, detect_kind_name((enum finding_kind)k),
+                                    json_integer((json_int_t)r->sum->kind_conns[k]));
+        return json_pack("{s:I, s:o, s:o, s:o, s:I}", "connections", (json_int_t)r->nconns,
+                         "by_state", bs, "by_close", bc, "findings", fk,
                          "duplicates", (json_int_t)r->st->duplicates);
+}
+
+static json_t *jserver(const struct report *r, int server)
+{
+        char ip[64];
+        const struct conn *c;
+
+        if (server < 0)
+                return json_null();
+        c = r->sum->servers[server].rep;
+        return json_pack("{s:s, s:i}", "ip", report_ip(c, SERVER, ip, sizeof ip),
+                         "port", (int)c->srv.port);
+}
+
+static const char *how_name(int how) { return how == HOW_RST ? "rst" : how == HOW_FIN ? "fin" : NULL; }
+
+static json_t *jcluster(const struct report *r, const struct sum_cluster *k)
+{
+        json_t *likely = json_array(), *ex = json_array();
+
+        for (size_t i = 0; i < k->nlikely; i++)
+                json_array_append_new(likely, json_pack("{s:s, s:f, s:s}", "cause", k->likely[i]->what,
+                                                        "seconds", k->likely[i]->seconds,
+                                                        "source", k->likely[i]->source));
+        for (size_t i = 0; i < k->nexamples; i++)
+                json_array_append_new(ex, json_integer((json_int_t)r->conns[k->examples[i]].id));
+        return json_pack("{s:s, s:s, s:s?, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}",
+                         "measure", cluster_measure_name(k->measure),
+                         "closing_side", side_name(k->side), "how", how_name(k->how),
+                         "server", jserver(r, k->server), "count", (json_int_t)k->pk.count,
+                         "share", jnum(k->group_n ? (double)k->pk.count / (double)k->group_n : 0),
+                         "center_s", jnum(k->pk.center), "spread_s", jnum(k->pk.spread),
+                         "min_s", jnum(k->pk.lo), "max_s", jnum(k->pk.hi),
+                         "likely", likely, "remedy", k->remedy, "examples", ex);
+}
+
+static json_t *jclusters(const struct report *r)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; i < r->sum->nclusters; i++)
+                json_array_append_new(a, jcluster(r, &r->sum->clusters[i]));
+        return a;
+}
+
+static json_t *jdists(const struct report *r)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; i < r->sum->ndists; i++) {
+                const struct sum_dist *d = &r->sum->dists[i];
+                json_t *h = json_array();
+                for (size_t b = 0; b < d->nbins; b++)
+                        json_array_append_new(h, json_pack("{s:o, s:I}", "from_s", jnum(d->bin_edge[b]),
+                                                           "count", (json_int_t)d->bin_count[b]));
+                json_array_append_new(a, json_pack(
+                        "{s:s, s:s, s:s?, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o}",
+                        "measure", cluster_measure_name(d->measure), "closing_side", side_name(d->side),
+                        "how", how_name(d->how), "server", jserver(r, d->server),
+                        "count", (json_int_t)d->s.n, "min_s", jnum(d->s.min), "p50_s", jnum(d->s.p50),
+                        "p90_s", jnum(d->s.p90), "p99_s", jnum(d->s.p99), "max_s", jnum(d->s.max),
+                        "histogram", h));
+        }
+        return a;
 }
 
 /* Dump one value after a key, or fail. */
@@ -182,11 +306,48 @@ int report_json(FILE *out, const struct report *r)
                                             "last", jtime(r->last), "flags_only", r->flags_only));
         fputc(',', out);
         rc |= put(out, "summary", jsummary(r));
+        fputc(',', out);
+        rc |= put(out, "clusters", jclusters(r));
+        fputc(',', out);
+        rc |= put(out, "distributions", jdists(r));
         fputs(",\"connections\":[", out);
         for (size_t i = 0; i < r->nconns; i++) {
                 fputs(i ? ",\n" : "\n", out);
-                rc |= put(out, NULL, jconn(r, &r->conns[i]));
+                rc |= put(out, NULL, jconn(&r->conns[i], &r->det[i], r->flags_only));
         }
         fputs("\n]}\n", out);
+        return rc ? -1 : 0;
+}
+
+int report_jsonl_conn(FILE *out, const struct conn *c, const struct det_result *d, int flags_only)
+{
+        json_t *o = jconn(c, d, flags_only);
+
+        if (!o)
+                return -1;
+        json_object_set_new(o, "type", json_string("connection"));
+        if (put(out, NULL, o) < 0)
+                return -1;
+        fputc('\n', out);
+        return fflush(out) == 0 ? 0 : -1;
+}
+
+int report_jsonl_end(FILE *out, const struct report *r)
+{
+        int rc = 0;
+
+        for (size_t i = 0; i < r->sum->nclusters; i++) {
+                json_t *o = jcluster(r, &r->sum->clusters[i]);
+                json_object_set_new(o, "type", json_string("cluster"));
+                rc |= put(out, NULL, o);
+                fputc('\n', out);
+        }
+        {
+                json_t *o = jsummary(r);
+                json_object_set_new(o, "type", json_string("summary"));
+                json_object_set_new(o, "flags_only", json_boolean(r->flags_only));
+                rc |= put(out, NULL, o);
+                fputc('\n', out);
+        }
         return rc ? -1 : 0;
 }

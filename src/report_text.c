@@ -4,6 +4,8 @@
  * share.  Reads records; computes nothing the state machine owns. */
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -211,11 +213,286 @@ static void text_table(FILE *out, const struct report *r)
         }
 }
 
+/* ---- findings ---- */
+
+/* "750ms", "6s", "2min" for histogram edges. */
+static const char *fmt_secs(double v, char *buf, size_t len)
+{
+        if (v < 1e-3)
+                snprintf(buf, len, "%gus", v * 1e6);
+        else if (v < 1)
+                snprintf(buf, len, "%gms", v * 1e3);
+        else if (v < 600)
+                snprintf(buf, len, "%gs", v);
+        else
+                snprintf(buf, len, "%gmin", v / 60);
+        return buf;
+}
+
+/* Seconds with enough digits for both 6.000 and 0.000305. */
+static const char *fmt_val(double v, char *buf)
+{
+        snprintf(buf, 24, v >= 0.01 || v == 0 ? "%.3f" : "%.6f", v);
+        return buf;
+}
+
+static void text_histogram(FILE *out, double *v, size_t n, const char *label)
+{
+        struct dist_summary s;
+        size_t count[SUM_HIST_BINS], maxc = 0;
+        double edge[SUM_HIST_BINS];
+        size_t nb;
+        char a[32], b[32], q[5][24];
+
+        if (!n)
+                return;
+        dist_summarize(v, n, &s);
+        fprintf(out, "    %s: n=%zu min %s p50 %s p90 %s p99 %s max %s\n", label, s.n,
+                fmt_val(s.min, q[0]), fmt_val(s.p50, q[1]), fmt_val(s.p90, q[2]),
+                fmt_val(s.p99, q[3]), fmt_val(s.max, q[4]));
+        nb = dist_histogram(v, n, count, edge, SUM_HIST_BINS);
+        for (size_t i = 0; i < nb; i++)
+                if (count[i] > maxc)
+                        maxc = count[i];
+        for (size_t i = 0; i < nb; i++) {
+                int w = (int)((count[i] * 40 + maxc - 1) / maxc);
+                double hi = i + 1 < nb ? edge[i + 1] : dist_edge_next(edge[i]);
+                fprintf(out, "      %6s .. %-6s |%-40.*s| %zu\n", fmt_secs(edge[i], a, sizeof a),
+                        fmt_secs(hi, b, sizeof b), w,
+                        "########################################", count[i]);
+        }
+}
+
+struct kind_text {
+        const char *what;               /* one line */
+        const char *measure;            /* histogram label, NULL = none */
+        const char *remedy;             /* when no cluster names one */
+};
+
+static const struct kind_text kind_texts[DET_NKINDS] = {
+        [DET_REFUSED] = { "the SYN was answered by RST: nothing listened on the port", NULL,
+                          "check that the server is up and listening on that port when clients "
+                          "connect (rollouts, readiness)" },
+        [DET_CONNECT_TIMEOUT] = { "the SYNs were never answered and the client gave up",
+                                  "gave up by (s)",
+                                  "SYNs go unanswered: look for a full accept queue or a firewall "
+                                  "dropping SYNs" },
+        [DET_DATA_AFTER_PEER_FIN] = { "a request was sent after the peer's FIN: the keep-alive reuse race",
+                                      "idle before the peer's FIN (s)",
+                                      "make the server's keep-alive idle timeout longer than the client "
+                                      "pool's, or expire pooled connections sooner; retry on reset" },
+        [DET_DATA_AFTER_PEER_RST] = { "data was sent after the peer's RST (at the resetting side; at the "
+                                      "other side it left before the RST arrived)",
+                                      "after the RST (s)",
+                                      "the peer aborted a connection with data in flight" },
+        [DET_REQUEST_RESET] = { "the server reset a request it never answered (a proxy logs 503 UC, "
+                                "\"upstream reset before response started\")",
+                                "request age at the reset (s)",
+                                "retry idempotent requests on reset; see the idle-timeout remedy" },
+        [DET_IDLE_CLOSE] = { "closed after being idle", "idle before the close (s)",
+                             "idle closes are normal; they matter when the other side reuses the "
+                             "connection at the same moment" },
+};
+
+/* The cluster that best explains a kind, or NULL. */
+static const struct sum_cluster *kind_cluster(const struct summary *s, enum finding_kind k)
+{
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < s->nclusters; i++) {
+                        const struct sum_cluster *c = &s->clusters[i];
+                        if (c->server >= 0)
+                                continue;
+                        switch (k) {
+                        case DET_CONNECT_TIMEOUT:
+                                if (c->measure == M_CONNECT_GIVE_UP)
+                                        return c;
+                                break;
+                        case DET_DATA_AFTER_PEER_FIN:
+                        case DET_REQUEST_RESET:
+                                if (c->side == SERVER && c->measure ==
+                                    (pass ? M_SYN_TO_CLOSE : M_IDLE_BEFORE_CLOSE))
+                                        return c;
+                                break;
+                        case DET_IDLE_CLOSE:
+                                if (c->measure == M_IDLE_BEFORE_CLOSE)
+                                        return c;
+                                break;
+                        default:
+                                return NULL;
+                        }
+                }
+        return NULL;
+}
+
+static void text_cluster_line(FILE *out, const struct report *r, const struct sum_cluster *c,
+                              const char *indent)
+{
+        char ep[96] = "";
+        const char *side = c->side == CLIENT ? "client" : "server";
+
+        if (c->server >= 0)
+                fmt_endpoint(r->sum->servers[c->server].rep, SERVER, ep, sizeof ep);
+        if (c->measure == M_CONNECT_GIVE_UP) {
+                fprintf(out, "%s%zu of %zu attempts%s%s gave up ", indent, c->pk.count, c->group_n,
+                        ep[0] ? " to " : "", ep);
+                if (c->pk.hi - c->pk.lo < 0.05)
+                        fprintf(out, "after ~%.1f s\n", c->pk.hi);
+                else if (c->pk.lo < 0.05)
+                        fprintf(out, "within %.1f s of the first SYN (before its first retransmission)\n",
+                                c->pk.hi);
+                else
+                        fprintf(out, "between %.1f and %.1f s after the first SYN\n", c->pk.lo, c->pk.hi);
+        } else {
+                fprintf(out, "%s%zu of %zu %s %s closes%s%s at %.2f +- %.2f s %s (%.0f%%)\n", indent,
+                        c->pk.count, c->group_n, side, c->how == HOW_RST ? "RST" : "FIN",
+                        ep[0] ? " of " : "", ep, c->pk.center, c->pk.spread,
+                        c->measure == M_IDLE_BEFORE_CLOSE ? "idle" : "after the SYN",
+                        100.0 * (double)c->pk.count / (double)c->group_n);
+        }
+        for (size_t i = 0; i < c->nlikely; i++)
+                fprintf(out, "%s  likely: consistent with %s [%s]\n", indent, c->likely[i]->what,
+                        c->likely[i]->source);
+        if (!c->nlikely)
+                fprintf(out, "%s  likely: no well-known default at %.1f s: a configured timeout\n",
+                        indent, c->pk.center);
+        fprintf(out, "%s  remedy: %s\n", indent, c->remedy);
+}
+
+static void text_example(FILE *out, const struct report *r, const struct conn *c, int filter)
+{
+        char cb[96], sb[96], tb[64], a[64], b[64];
+
+        fmt_endpoint(c, CLIENT, cb, sizeof cb);
+        fmt_endpoint(c, SERVER, sb, sizeof sb);
+        fprintf(out, "    e.g. #%" PRIu64 " %s > %s at %s\n", c->id, cb, sb, fmt_time(c->first, 0, tb, sizeof tb));
+        if (!filter)
+                return;
+        report_ip(c, CLIENT, a, sizeof a);
+        report_ip(c, SERVER, b, sizeof b);
+        fprintf(out, "    look: tcpdump -nn -r %s 'host %s%s%s and tcp port %u and tcp port %u'\n",
+                strcmp(r->cap->in[0].name, "-") ? r->cap->in[0].name : "FILE", a,
+                strcmp(a, b) ? " and host " : "", strcmp(a, b) ? b : "", c->cli.port, c->srv.port);
+}
+
+static int by_kind_count(const void *x, const void *y, const struct summary *s)
+{
+        int a = *(const int *)x, b = *(const int *)y;
+        if (s->kind_conns[a] != s->kind_conns[b])
+                return s->kind_conns[a] > s->kind_conns[b] ? -1 : 1;
+        return a - b;
+}
+
+static void text_findings(FILE *out, const struct report *r)
+{
+        int order[DET_NKINDS], nk = 0;
+        double *v = malloc((r->nconns ? r->nconns : 1) * sizeof *v);
+
+        if (!v)
+                return;
+        for (int k = 0; k < DET_NKINDS; k++)
+                if (r->sum->kind_conns[k])
+                        order[nk++] = k;
+        for (int i = 1; i < nk; i++)            /* insertion sort: six kinds */
+                for (int j = i; j > 0 && by_kind_count(&order[j], &order[j - 1], r->sum) < 0; j--) {
+                        int t = order[j];
+                        order[j] = order[j - 1];
+                        order[j - 1] = t;
+                }
+        fprintf(out, "\nfindings%s\n", nk ? ", by connections affected:" : ": none");
+        for (int i = 0; i < nk; i++) {
+                enum finding_kind k = (enum finding_kind)order[i];
+                const struct kind_text *kt = &kind_texts[k];
+                const struct sum_cluster *cl = kind_cluster(r->sum, k);
+                size_t n = 0, ex = 0;
+
+                fprintf(out, "\n  %s: %zu of %zu connections (%.1f%%)", detect_kind_name(k),
+                        r->sum->kind_conns[k], r->nconns,
+                        100.0 * (double)r->sum->kind_conns[k] / (double)r->nconns);
+                if (r->sum->kind_inferred[k])
+                        fprintf(out, ", %zu inferred from sequence numbers", r->sum->kind_inferred[k]);
+                fprintf(out, "\n    %s\n", kt->what);
+                for (size_t c = 0; c < r->nconns; c++)
+                        for (int j = 0; j < r->det[c].n; j++) {
+                                const struct finding *f = &r->det[c].f[j];
+                                double x = k == DET_CONNECT_TIMEOUT ? f->b :
+                                           k == DET_DATA_AFTER_PEER_RST ? f->b : f->a;
+                                if (f->kind == k && !isnan(x)) {
+                                        v[n++] = x;
+                                        break;
+                                }
+                        }
+                if (kt->measure)
+                        text_histogram(out, v, n, kt->measure);
+                if (cl)
+                        text_cluster_line(out, r, cl, "    ");
+                else
+                        fprintf(out, "    remedy: %s\n", kt->remedy);
+                for (size_t c = 0; c < r->nconns && ex < SUM_EXAMPLES; c++)
+                        for (int j = 0; j < r->det[c].n; j++)
+                                if (r->det[c].f[j].kind == k) {
+                                        text_example(out, r, &r->conns[c], ex == 0);
+                                        ex++;
+                                        break;
+                                }
+        }
+        free(v);
+}
+
+static void text_clusters(FILE *out, const struct report *r)
+{
+        if (!r->sum->nclusters)
+                return;
+        fprintf(out, "\nclusters:\n");
+        for (size_t i = 0; i < r->sum->nclusters; i++) {
+                const struct sum_cluster *c = &r->sum->clusters[i];
+                fprintf(out, "  %s: ", cluster_measure_name(c->measure));
+                text_cluster_line(out, r, c, "");
+                for (size_t e = 0; e < c->nexamples; e++)
+                        text_example(out, r, &r->conns[c->examples[e]], 0);
+        }
+}
+
+static void text_dists(FILE *out, const struct report *r)
+{
+        int first = 1, w = 11;
+
+        for (size_t i = 0; r->verbose && i < r->sum->ndists; i++) {
+                char ep[96];
+                if (r->sum->dists[i].server < 0)
+                        continue;
+                fmt_endpoint(r->sum->servers[r->sum->dists[i].server].rep, SERVER, ep, sizeof ep);
+                if ((int)strlen(ep) > w)
+                        w = (int)strlen(ep);
+        }
+        for (size_t i = 0; i < r->sum->ndists; i++) {
+                const struct sum_dist *d = &r->sum->dists[i];
+                char ep[96] = "all servers";
+                if (d->server >= 0 && !r->verbose)
+                        continue;
+                if (first)
+                        fprintf(out, "\ndistributions (s):\n");
+                first = 0;
+                if (d->server >= 0)
+                        fmt_endpoint(r->sum->servers[d->server].rep, SERVER, ep, sizeof ep);
+                char q[5][24];
+                fprintf(out, "  %-17s %s %s %-*s n=%-5zu min %s p50 %s p90 %s p99 %s max %s\n",
+                        cluster_measure_name(d->measure), d->side == CLIENT ? "client" : "server",
+                        d->how == HOW_RST ? "RST" : "FIN", w, ep, d->s.n, fmt_val(d->s.min, q[0]),
+                        fmt_val(d->s.p50, q[1]), fmt_val(d->s.p90, q[2]), fmt_val(d->s.p99, q[3]),
+                        fmt_val(d->s.max, q[4]));
+        }
+}
+
 void report_text(FILE *out, const struct report *r)
 {
         fprintf(out, "rstscope %s\n", RS_VERSION);
         text_inputs(out, r);
         text_capture(out, r);
+        if (r->sum && r->nconns) {
+                text_findings(out, r);
+                text_clusters(out, r);
+                text_dists(out, r);
+        }
         text_summary(out, r);
         text_table(out, r);
 }

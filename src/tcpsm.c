@@ -141,6 +141,14 @@ static void side_set_state(struct side *s, enum tcp_state st)
         }
 }
 
+static void side_restart_seq(struct side *s, uint32_t isn, uint32_t one_past)
+{
+        s->start_seq = s->ack_seq = isn;
+        s->last_seq = one_past;
+        s->ack_wraps = 0;
+        s->seq_wraps = one_past < isn;
+}
+
 /* The first packet of a side (or a SYN that restarts it) sets its ISN. */
 static void side_init_seq(struct side *s, const struct segment *seg, uint32_t one_past)
 {
@@ -150,23 +158,20 @@ static void side_init_seq(struct side *s, const struct segment *seg, uint32_t on
         case ST_CLOSED:
                 s->start_seq = s->ack_seq = syn ? seg->seq : seg->seq - 1;
                 s->last_seq = syn ? one_past : seg->seq;
-                s->seq_wraps = s->ack_wraps = 0;
+                s->ack_wraps = 0;
+                s->seq_wraps = s->last_seq < s->start_seq;      /* ISN just below 2^32 */
                 break;
         case ST_SYN_SENT:
         case ST_SYN_RECEIVED:
         case ST_ESTABLISHED:
         case ST_PARTIAL:
                 if (syn && (seg->seq != s->start_seq || s->state == ST_ESTABLISHED ||
-                            s->state == ST_PARTIAL)) {
-                        s->start_seq = s->ack_seq = seg->seq;
-                        s->last_seq = one_past;
-                }
+                            s->state == ST_PARTIAL))
+                        side_restart_seq(s, seg->seq, one_past);
                 break;
         case ST_RESET:
-                if (syn && s->prev_state == ST_CLOSED) {
-                        s->start_seq = s->ack_seq = seg->seq;
-                        s->last_seq = one_past;
-                }
+                if (syn && s->prev_state == ST_CLOSED)
+                        side_restart_seq(s, seg->seq, one_past);
                 break;
         case ST_FIN_WAIT:
                 break;
@@ -302,8 +307,6 @@ static void sm_dispatch(struct conn *c, int dir, const struct segment *seg)
 
 static void mark(struct pkt_mark *m, const struct segment *seg)
 {
-        if (m->ts)
-                return;
         m->ts = seg->ts;
         m->seq = seg->seq;
         m->ack = seg->ack;
@@ -402,6 +405,28 @@ static void note_gap(struct conn *c, int dir, const struct segment *seg)
                 peer->ooo_start = peer->ooo_end = 0;
 }
 
+/* The first FIN / first RST of a side: what it and its peer had said. */
+static void note_close(struct conn *c, struct side *me, const struct side *peer,
+                       const struct segment *seg)
+{
+        if (!c->s[CLIENT].did_close && !c->s[SERVER].did_close) {
+                int64_t t = me->last_data_ts > peer->last_data_ts ? me->last_data_ts :
+                            peer->last_data_ts;
+                c->idle_ref = t ? t : c->est_ts ? c->est_ts : c->synack_ts;
+        }
+        if ((seg->flags & TH_FIN) && !me->fin.ts) {
+                mark(&me->fin, seg);
+                me->fin_mylast = me->last_data_ts;
+                me->fin_peerlast = peer->last_data_ts;
+        }
+        if ((seg->flags & TH_RST) && !me->rst.ts) {
+                mark(&me->rst, seg);
+                me->rst_mylast = me->last_data_ts;
+                me->rst_peerlast = peer->last_data_ts;
+        }
+        me->did_close = 1;
+}
+
 /* Apply seg, sent by side dir, to c (Zeek's TCPSessionAdapter::Process). */
 static void conn_apply(struct conn *c, int dir, const struct segment *seg)
 {
@@ -445,22 +470,24 @@ static void conn_apply(struct conn *c, int dir, const struct segment *seg)
         note_data(me, seg);
         old_last = me->rexmits;
         d = side_update_last(me, seg, one_past);
+        if (keepalive) {                /* RFC 9293 3.8.4: SND.NXT-1, 0 or 1 octet */
+                me->keepalives++;
+                me->probe_rexmits += me->rexmits != old_last;
+        }
         if (me->rexmits != old_last) {
-                if (keepalive)
-                        me->keepalives++;
                 hist_scaled(c, dir, me->rexmits, &me->rexmit_next, 'T');
         } else if (d > 0 && seg->payload && !(f & TH_RST)) {
                 me->last_data_ts = seg->ts;
+                if (peer->fin.ts && !me->after_peer_fin)
+                        me->after_peer_fin = seg->ts;
+                if (peer->rst.ts && !me->after_peer_rst)
+                        me->after_peer_rst = seg->ts;
         }
         note_handshake(c, dir, seg);
         sm_dispatch(c, dir, seg);
         note_gap(c, dir, seg);
-        if (f & TH_FIN)
-                mark(&me->fin, seg);
-        if (f & TH_RST)
-                mark(&me->rst, seg);
         if (f & (TH_FIN | TH_RST))
-                me->did_close = 1;
+                note_close(c, me, peer, seg);
 }
 
 /* ---- connection boundaries ---- */

@@ -1,0 +1,298 @@
+/* cluster.c - distributions and clusters of intervals, and the table of
+ * well-known timeouts a cluster is compared with.  Everything here works
+ * on arrays the caller owns; the peak finder is O(n) per peak after one
+ * sort, the interval stabbing O(n log n). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+
+#define LOG_FLOOR 1e-6          /* values below 1 µs are binned as 1 µs */
+
+static int cmp_double(const void *a, const void *b)
+{
+        double x = *(const double *)a, y = *(const double *)b;
+        return x < y ? -1 : x > y;
+}
+
+/* nearest-rank percentile of sorted values */
+static double pct(const double *v, size_t n, double q)
+{
+        size_t k = (size_t)ceil(q * (double)n);
+        return v[k ? k - 1 : 0];
+}
+
+void dist_summarize(double *v, size_t n, struct dist_summary *s)
+{
+        memset(s, 0, sizeof *s);
+        s->n = n;
+        if (!n)
+                return;
+        qsort(v, n, sizeof *v, cmp_double);
+        s->min = v[0];
+        s->max = v[n - 1];
+        s->p50 = pct(v, n, 0.50);
+        s->p90 = pct(v, n, 0.90);
+        s->p99 = pct(v, n, 0.99);
+}
+
+/* The 1-2-5 edge at or below x. */
+static double edge_floor(double x)
+{
+        double d = pow(10, floor(log10(x)));
+        return x >= 5 * d ? 5 * d : x >= 2 * d ? 2 * d : d;
+}
+
+double dist_edge_next(double e)
+{
+        double d = pow(10, floor(log10(e) + 1e-9));
+        double m = e / d;
+        return m < 1.5 ? 2 * d : m < 3.5 ? 5 * d : 10 * d;
+}
+
+size_t dist_histogram(const double *sorted, size_t n, size_t *count, double *edge, size_t max)
+{
+        size_t nb = 0, i = 0;
+        double e;
+
+        if (!n || !max)
+                return 0;
+        e = edge_floor(sorted[0] > LOG_FLOOR ? sorted[0] : LOG_FLOOR);
+        while (nb < max) {
+                double next = dist_edge_next(e);
+                edge[nb] = e;
+                count[nb] = 0;
+                while (i < n && (sorted[i] < next || nb + 1 == max))
+                        count[nb]++, i++;
+                nb++;
+                if (i >= n)
+                        break;
+                e = next;
+        }
+        return nb;
+}
+
+/* ---- peaks ---- */
+
+static double window(double v) { return v * 0.05 > 0.05 ? v * 0.05 : 0.05; }
+static double lg(double v) { return log(v > LOG_FLOOR ? v : LOG_FLOOR); }
+
+static void peak_stats(const double *w, size_t k, struct peak *p)
+{
+        double mean = 0, var = 0;
+
+        for (size_t i = 0; i < k; i++)
+                mean += w[i];
+        mean /= (double)k;
+        for (size_t i = 0; i < k; i++)
+                var += (w[i] - mean) * (w[i] - mean);
+        p->count = k;
+        p->center = k % 2 ? w[k / 2] : (w[k / 2 - 1] + w[k / 2]) / 2;
+        p->spread = sqrt(var / (double)k);
+        p->lo = w[0];
+        p->hi = w[k - 1];
+}
+
+size_t cluster_peaks(const double *sorted, size_t n, size_t min_count, double min_share,
+                     double min_center, struct peak *out, size_t max)
+{
+        double *rem = malloc((n ? n : 1) * sizeof *rem);
+        size_t nrem = n, found = 0;
+
+        if (!rem)
+                return 0;
+        memcpy(rem, sorted, n * sizeof *rem);
+        while (found < max && nrem >= min_count) {
+                size_t bi = 0, bk = 0, j = 0;
+                double range = lg(rem[nrem - 1]) - lg(rem[0]);
+                for (size_t i = 0; i < nrem; i++) {     /* widest-count window */
+                        if (j < i)
+                                j = i;
+                        while (j < nrem && rem[j] <= rem[i] + window(rem[i]))
+                                j++;
+                        if (j - i > bk)
+                                bk = j - i, bi = i;
+                }
+                if (bk < min_count || (double)bk < min_share * (double)n)
+                        break;
+                /* noise is spread evenly on a log scale: a peak is several
+                 * times denser than the values around it */
+                double w = lg(rem[bi] + window(rem[bi])) - lg(rem[bi]);
+                double rest = range - w;
+                if (rest > w && (double)bk / w < 3.0 * (double)(nrem - bk) / rest)
+                        break;
+                peak_stats(rem + bi, bk, &out[found]);
+                if (out[found].center >= min_center)
+                        found++;
+                memmove(rem + bi, rem + bi + bk, (nrem - bi - bk) * sizeof *rem);
+                nrem -= bk;
+        }
+        free(rem);
+        return found;
+}
+
+/* Intervals covering t (with slack) among sorted lower and upper bounds. */
+static size_t covering(const double *los, const double *his, size_t n, double t)
+{
+        double eps = 0.05 + 0.02 * t;
+        size_t lo_cnt, hi_cnt, l = 0, r = n;
+
+        while (l < r) {                 /* lo <= t + eps */
+                size_t m = (l + r) / 2;
+                if (los[m] <= t + eps)
+                        l = m + 1;
+                else
+                        r = m;
+        }
+        lo_cnt = l;
+        l = 0, r = n;
+        while (l < r) {                 /* hi < t - eps */
+                size_t m = (l + r) / 2;
+                if (his[m] < t - eps)
+                        l = m + 1;
+                else
+                        r = m;
+        }
+        hi_cnt = l;
+        return lo_cnt > hi_cnt ? lo_cnt - hi_cnt : 0;
+}
+
+size_t cluster_stab(const double *lo, const double *hi, size_t n, size_t min_count,
+                    double min_share, struct peak *out, size_t max)
+{
+        double *l = malloc((n ? n : 1) * sizeof *l), *h = malloc((n ? n : 1) * sizeof *h);
+        double *sl = malloc((n ? n : 1) * sizeof *sl), *sh = malloc((n ? n : 1) * sizeof *sh);
+        size_t nrem = n, found = 0;
+
+        if (!l || !h || !sl || !sh)
+                goto out;
+        memcpy(l, lo, n * sizeof *l);
+        memcpy(h, hi, n * sizeof *h);
+        while (found < max && nrem >= min_count) {
+                size_t best = 0, k = 0;
+                double bt = 0, cmin = INFINITY, cmax = -INFINITY;
+                memcpy(sl, l, nrem * sizeof *sl);
+                memcpy(sh, h, nrem * sizeof *sh);
+                qsort(sl, nrem, sizeof *sl, cmp_double);
+                qsort(sh, nrem, sizeof *sh, cmp_double);
+                /* candidates: every bound; ties go to the later one ("gave up by") */
+                for (size_t i = 0; i < 2 * nrem; i++) {
+                        double t = i < nrem ? sl[i] : sh[i - nrem];
+                        size_t c = covering(sl, sh, nrem, t);
+                        if (c > best || (c == best && t > bt))
+                                best = c, bt = t;
+                }
+                if (best < min_count || (double)best < min_share * (double)n)
+                        break;
+                double eps = 0.05 + 0.02 * bt;
+                for (size_t i = 0; i < nrem;) {
+                        if (l[i] <= bt + eps && h[i] >= bt - eps) {
+                                if (l[i] > cmax)
+                                        cmax = l[i];
+                                if (h[i] < cmin)
+                                        cmin = h[i];
+                                l[i] = l[nrem - 1];
+                                h[i] = h[nrem - 1];
+                                nrem--, k++;
+                        } else {
+                                i++;
+                        }
+                }
+                out[found].count = k;
+                out[found].lo = cmax < cmin ? cmax : cmin;
+                out[found].hi = cmin;
+                out[found].center = cmin;
+                out[found].spread = cmin > cmax ? (cmin - cmax) / 2 : 0;
+                found++;
+        }
+out:
+        free(l);
+        free(h);
+        free(sl);
+        free(sh);
+        return found;
+}
+
+/* ---- what a cluster is consistent with ---- */
+
+#define MI (1u << M_IDLE_BEFORE_CLOSE)
+#define MS (1u << M_SYN_TO_CLOSE)
+#define MG (1u << M_CONNECT_GIVE_UP)
+#define BY_SERVER 0x100                 /* the server (or a middlebox) closes */
+#define BY_CLIENT 0x200                 /* the client, pool or proxy closes */
+
+static const struct known_default defaults[] = {
+        { 2, "gunicorn keepalive 2 s", "docs.gunicorn.org: settings, keepalive", MI | MS | BY_SERVER },
+        { 5, "Node.js http.Server keepAliveTimeout 5 s (without the 1 s buffer of newer Node)",
+          "nodejs.org/api/http.html: server.keepAliveTimeout", MI | MS | BY_SERVER },
+        { 5, "uvicorn timeout_keep_alive 5 s", "uvicorn.org/settings: --timeout-keep-alive", MI | MS | BY_SERVER },
+        { 5, "Apache httpd KeepAliveTimeout 5 s", "httpd.apache.org/docs/2.4/mod/core.html#keepalivetimeout",
+          MI | MS | BY_SERVER },
+        { 6, "Node.js keepAliveTimeout 5 s + 1 s buffer (Node >= 20: FIN at ~6 s, header still says timeout=5)",
+          "FIELDNOTES (measured on Node 20); nodejs.org/api/http.html (>= 22.19, 24.6)", MI | MS | BY_SERVER },
+        { 10, "CherryPy/cheroot timeout 10 s", "docs.cherrypy.dev: server.socket_timeout", MI | MS | BY_SERVER },
+        { 20, "Tomcat connectionTimeout 20 s (stock server.xml)", "tomcat.apache.org/tomcat-10.1-doc/config/http.html",
+          MI | MS | BY_SERVER },
+        { 30, "Jetty idleTimeout 30 s", "eclipse.dev/jetty: ServerConnector idleTimeout", MI | MS | BY_SERVER },
+        { 60, "nginx upstream keepalive_timeout 60 s", "nginx.org: ngx_http_upstream_module keepalive_timeout",
+          MI | MS | BY_CLIENT },
+        { 60, "AWS ALB/ELB idle timeout 60 s", "docs.aws.amazon.com: Application Load Balancer idle timeout",
+          MI | MS | BY_SERVER | BY_CLIENT },
+        { 60, "Tomcat connector default timeout 60 s", "tomcat.apache.org/tomcat-10.1-doc/config/http.html",
+          MI | MS | BY_SERVER },
+        { 75, "nginx keepalive_timeout 75 s", "nginx.org: ngx_http_core_module keepalive_timeout", MI | MS | BY_SERVER },
+        { 90, "Go net/http Transport IdleConnTimeout 90 s (client pool)", "pkg.go.dev/net/http: DefaultTransport",
+          MI | MS | BY_CLIENT },
+        { 240, "Azure Load Balancer idle timeout 4 min", "learn.microsoft.com: load-balancer-tcp-idle-timeout",
+          MI | MS | BY_SERVER | BY_CLIENT },
+        { 350, "AWS NLB idle timeout 350 s", "docs.aws.amazon.com: Network Load Balancer connection idle timeout",
+          MI | MS | BY_SERVER | BY_CLIENT },
+        { 600, "GCP load balancer timeout 600 s", "cloud.google.com: load-balancing backend service timeouts",
+          MI | MS | BY_SERVER | BY_CLIENT },
+        { 610, "GCP HTTP(S) load balancer keepalive 610 s", "cloud.google.com: https load balancing timeouts",
+          MI | MS | BY_SERVER | BY_CLIENT },
+        { 3600, "Envoy/Istio idle_timeout 1 h", "envoyproxy.io: HttpProtocolOptions idle_timeout", MI | MS | BY_SERVER | BY_CLIENT },
+        { 1, "a 1 s connect timeout (e.g. Envoy/Istio connectTimeout set to 1s)",
+          "envoyproxy.io: Cluster connect_timeout", MG | BY_CLIENT },
+        { 5, "Envoy connect_timeout default 5 s", "envoyproxy.io: Cluster connect_timeout", MG | BY_CLIENT },
+        { 10, "Istio connectTimeout default 10 s", "istio.io: DestinationRule ConnectionPoolSettings", MG | BY_CLIENT },
+        { 11, "the Linux kernel giving up (linear-first SYN schedule, tcp_syn_retries 6)",
+          "FIELDNOTES; kernel ip-sysctl tcp_syn_linear_timeouts", MG | BY_CLIENT },
+        { 127, "the Linux kernel giving up (classic SYN schedule, tcp_syn_retries 6)",
+          "kernel ip-sysctl: tcp_syn_retries", MG | BY_CLIENT },
+};
+
+const struct known_default *cluster_defaults(size_t *n)
+{
+        *n = sizeof defaults / sizeof defaults[0];
+        return defaults;
+}
+
+size_t cluster_likely(enum cluster_measure m, int server_closes, double lo, double hi,
+                      const struct known_default **out, size_t max)
+{
+        size_t k = 0;
+        unsigned want = (1u << m) | (server_closes ? BY_SERVER : BY_CLIENT);
+
+        for (size_t i = 0; i < sizeof defaults / sizeof defaults[0] && k < max; i++) {
+                double v = defaults[i].seconds;
+                /* timers fire late, never early: a little slack below, more above */
+                double below = v * 0.01 > 0.02 ? v * 0.01 : 0.02;
+                double above = v * 0.05 > 0.25 ? v * 0.05 : 0.25;
+                if ((defaults[i].measures & want) == want && hi >= v - below && lo <= v + above)
+                        out[k++] = &defaults[i];
+        }
+        return k;
+}
+
+const char *cluster_measure_name(enum cluster_measure m)
+{
+        switch (m) {
+        case M_IDLE_BEFORE_CLOSE: return "idle_before_close";
+        case M_SYN_TO_CLOSE: return "syn_to_close";
+        case M_CONNECT_GIVE_UP: return "connect_give_up";
+        case M_N: break;
+        }
+        return "?";
+}

@@ -1,0 +1,216 @@
+/* check_detect.c - unit tests of the cluster finder, the SYN schedule
+ * matcher and the known-defaults table (src/cluster.c, src/detect.c). */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "detect.h"
+
+static int cmp(const void *a, const void *b)
+{
+        double x = *(const double *)a, y = *(const double *)b;
+        return x < y ? -1 : x > y;
+}
+
+/* deterministic pseudo-random numbers in [0,1) */
+static double rnd(unsigned *s)
+{
+        *s = *s * 1103515245u + 12345u;
+        return (double)((*s >> 8) & 0xffffff) / 16777216.0;
+}
+
+START_TEST(one_peak_at_six_seconds)
+{
+        double v[47];
+        struct peak p[3];
+        unsigned s = 7;
+        size_t n;
+
+        for (int i = 0; i < 41; i++)            /* 41 closes at 6.00 +- 0.02 */
+                v[i] = 6.0 + (rnd(&s) - 0.5) * 0.04;
+        for (int i = 41; i < 47; i++)           /* 6 others spread 0.1 .. 50 s */
+                v[i] = 0.1 * pow(500, rnd(&s));
+        qsort(v, 47, sizeof v[0], cmp);
+        n = cluster_peaks(v, 47, 3, 0.2, 0.5, p, 3);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_uint_ge(p[0].count, 41);
+        ck_assert_uint_le(p[0].count, 43);
+        ck_assert_double_eq_tol(p[0].center, 6.0, 0.02);
+        ck_assert(p[0].spread < 0.03);
+}
+END_TEST
+
+START_TEST(two_peaks_found_largest_first)
+{
+        double v[60];
+        struct peak p[3];
+        unsigned s = 11;
+
+        for (int i = 0; i < 35; i++)
+                v[i] = 6.0 + (rnd(&s) - 0.5) * 0.02;
+        for (int i = 35; i < 60; i++)
+                v[i] = 20.0 + (rnd(&s) - 0.5) * 0.1;
+        qsort(v, 60, sizeof v[0], cmp);
+        ck_assert_uint_eq(cluster_peaks(v, 60, 3, 0.2, 0.5, p, 3), 2);
+        ck_assert_double_eq_tol(p[0].center, 6.0, 0.02);
+        ck_assert_uint_eq(p[0].count, 35);
+        ck_assert_double_eq_tol(p[1].center, 20.0, 0.06);
+        ck_assert_uint_eq(p[1].count, 25);
+}
+END_TEST
+
+START_TEST(noise_only_gives_no_cluster)
+{
+        double v[200];
+        struct peak p[3];
+        unsigned s = 3;
+
+        for (int i = 0; i < 200; i++)           /* log-uniform 10 ms .. 1000 s */
+                v[i] = 0.01 * pow(1e5, rnd(&s));
+        qsort(v, 200, sizeof v[0], cmp);
+        ck_assert_uint_eq(cluster_peaks(v, 200, 3, 0.2, 0.5, p, 3), 0);
+        for (int i = 0; i < 200; i++)           /* uniform 1 .. 100 s */
+                v[i] = 1 + 99 * rnd(&s);
+        qsort(v, 200, sizeof v[0], cmp);
+        ck_assert_uint_eq(cluster_peaks(v, 200, 3, 0.2, 0.5, p, 3), 0);
+}
+END_TEST
+
+START_TEST(peaks_below_min_center_are_not_news)
+{
+        double v[20];
+        struct peak p[3];
+
+        for (int i = 0; i < 20; i++)
+                v[i] = 0.001 + i * 1e-5;        /* immediate closes */
+        ck_assert_uint_eq(cluster_peaks(v, 20, 3, 0.2, 0.5, p, 3), 0);
+}
+END_TEST
+
+START_TEST(too_few_values_no_cluster)
+{
+        double v[2] = { 6.0, 6.0 };
+        struct peak p[3];
+
+        ck_assert_uint_eq(cluster_peaks(v, 2, 3, 0.2, 0.5, p, 3), 0);
+}
+END_TEST
+
+START_TEST(give_up_one_second_both_races)
+{
+        /* a 1 s connect timeout: the SYN retransmission at +1 s sometimes
+         * leaves before the socket is closed, sometimes not */
+        double lo[12], hi[12];
+        struct peak p[3];
+
+        for (int i = 0; i < 12; i++) {
+                lo[i] = i % 3 ? 0.0 : 1.0;
+                hi[i] = i % 3 ? 1.0 : 3.0;
+        }
+        ck_assert_uint_eq(cluster_stab(lo, hi, 12, 3, 0.2, p, 3), 1);
+        ck_assert_uint_eq(p[0].count, 12);
+        ck_assert_double_eq_tol(p[0].center, 1.0, 1e-9);
+}
+END_TEST
+
+START_TEST(schedule_classic_and_linear)
+{
+        double classic[] = { 0, 1.0, 3.01, 7.02 }, linear[] = { 0, 1.0, 2.0, 3.0 };
+        double one[] = { 0 }, odd[] = { 0, 0.2, 0.6 }, lo, hi;
+
+        ck_assert_int_eq(detect_give_up(classic, 4, &lo, &hi), SCHED_CLASSIC);
+        ck_assert_double_eq_tol(lo, 7.02, 1e-9);
+        ck_assert_double_eq_tol(hi, 15, 1e-9);
+        ck_assert_int_eq(detect_give_up(linear, 4, &lo, &hi), SCHED_LINEAR);
+        ck_assert_double_eq_tol(hi, 4, 1e-9);
+        ck_assert_int_eq(detect_give_up(one, 1, &lo, &hi), SCHED_UNKNOWN);
+        ck_assert_double_eq_tol(lo, 0, 1e-9);
+        ck_assert_double_eq_tol(hi, 1, 1e-9);
+        ck_assert_int_eq(detect_give_up(odd, 3, &lo, &hi), SCHED_UNKNOWN);
+        ck_assert_double_eq_tol(hi, 1.4, 1e-9); /* interval doubles */
+}
+END_TEST
+
+START_TEST(likely_allows_late_timers_not_early_ones)
+{
+        const struct known_default *k[4];
+        size_t n = cluster_likely(M_IDLE_BEFORE_CLOSE, 1, 6.003, 6.003, k, 4);
+
+        ck_assert_uint_eq(n, 1);
+        ck_assert_ptr_nonnull(strstr(k[0]->what, "Node.js"));
+        ck_assert_uint_eq(cluster_likely(M_IDLE_BEFORE_CLOSE, 1, 4.82, 4.82, k, 4), 0);
+        /* a server default is not the explanation of client closes */
+        ck_assert_uint_eq(cluster_likely(M_IDLE_BEFORE_CLOSE, 0, 10.0, 10.0, k, 4), 0);
+        ck_assert_uint_eq(cluster_likely(M_CONNECT_GIVE_UP, 0, 0.0, 1.0, k, 4), 1);
+        ck_assert_uint_eq(cluster_likely(M_IDLE_BEFORE_CLOSE, 1, 1.0, 1.0, k, 4), 0);
+}
+END_TEST
+
+START_TEST(histogram_edges_one_two_five)
+{
+        double v[] = { 0.003, 0.004, 0.3, 6.0, 6.1 };
+        size_t count[16];
+        double edge[16];
+        size_t nb = dist_histogram(v, 5, count, edge, 16);
+        size_t total = 0;
+
+        ck_assert_double_eq_tol(edge[0], 0.002, 1e-12);
+        ck_assert_double_eq_tol(edge[nb - 1], 5.0, 1e-9);
+        for (size_t i = 0; i < nb; i++)
+                total += count[i];
+        ck_assert_uint_eq(total, 5);
+        ck_assert_uint_eq(count[nb - 1], 2);
+}
+END_TEST
+
+START_TEST(summary_percentiles_nearest_rank)
+{
+        double v[100];
+        struct dist_summary s;
+
+        for (int i = 0; i < 100; i++)
+                v[i] = 100 - i;
+        dist_summarize(v, 100, &s);
+        ck_assert_double_eq(s.min, 1);
+        ck_assert_double_eq(s.p50, 50);
+        ck_assert_double_eq(s.p90, 90);
+        ck_assert_double_eq(s.p99, 99);
+        ck_assert_double_eq(s.max, 100);
+}
+END_TEST
+
+static Suite *detect_suite(void)
+{
+        Suite *s = suite_create("detect");
+        TCase *peaks = tcase_create("peaks"), *giveup = tcase_create("give_up"),
+              *table = tcase_create("known_defaults"), *dist = tcase_create("distributions");
+
+        tcase_add_test(peaks, one_peak_at_six_seconds);
+        tcase_add_test(peaks, two_peaks_found_largest_first);
+        tcase_add_test(peaks, noise_only_gives_no_cluster);
+        tcase_add_test(peaks, peaks_below_min_center_are_not_news);
+        tcase_add_test(peaks, too_few_values_no_cluster);
+        tcase_add_test(giveup, give_up_one_second_both_races);
+        tcase_add_test(giveup, schedule_classic_and_linear);
+        tcase_add_test(table, likely_allows_late_timers_not_early_ones);
+        tcase_add_test(dist, histogram_edges_one_two_five);
+        tcase_add_test(dist, summary_percentiles_nearest_rank);
+        suite_add_tcase(s, peaks);
+        suite_add_tcase(s, giveup);
+        suite_add_tcase(s, table);
+        suite_add_tcase(s, dist);
+        return s;
+}
+
+int main(void)
+{
+        SRunner *sr = srunner_create(detect_suite());
+        int failed;
+
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,858 @@
+/* check_tcpsm.c - unit tests of the TCP state machine: segment sequences
+ * fed through tcpsm_on_segment(), then every record finished with
+ * conn_table_flush() and the verdicts checked (conn_state and history as in
+ * Zeek's conn.log, handshake, who closed and how, counts, bytes, RTT).
+ *
+ * Notation in comments: C = client (originator), S = server (responder);
+ * times are milliseconds after BASE. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "conn.h"
+#include "tcpsm.h"
+
+#define MS      1000000LL
+#define SEC     1000000000LL
+#define BASE    (1709294400LL * SEC)    /* 2024-03-01 12:00:00 UTC */
+
+#define C 1                             /* from_client */
+#define S 0
+
+#define CISN    1000u                   /* client ISN */
+#define SISN    5000u                   /* server ISN */
+
+/* ---- fixture: table + state machine, finished records copied out ---- */
+
+#define MAX_RECS 16
+
+static struct tcpsm sm;
+static struct conn recs[MAX_RECS];
+static size_t nrecs;
+static uint64_t hash_ctr;
+static uint8_t cli_ip[4] = { 10, 0, 0, 1 }, srv_ip[4] = { 10, 0, 0, 2 };
+static uint16_t cli_port, srv_port;
+
+static void on_finish(struct conn *c, void *ctx)
+{
+        ck_assert_ptr_eq(ctx, &nrecs);
+        ck_assert_uint_lt(nrecs, MAX_RECS);
+        recs[nrecs++] = *c;
+}
+
+static void setup(void)
+{
+        struct conn_limits lim = {
+                .idle_ns = 7200 * SEC,
+                .halfopen_ns = 180 * SEC,
+                .linger_ns = 5 * SEC,
+                .max_conns = 0,
+        };
+
+        memset(&sm, 0, sizeof sm);
+        memset(recs, 0, sizeof recs);
+        nrecs = 0;
+        hash_ctr = 0;
+        cli_port = 50000;
+        srv_port = 80;
+        sm.table = conn_table_create(&lim, on_finish, &nrecs);
+        ck_assert_ptr_nonnull(sm.table);
+        sm.linger_ns = lim.linger_ns;
+        sm.idle_ns = lim.idle_ns;
+}
+
+static void teardown(void)
+{
+        conn_table_destroy(sm.table);
+        sm.table = NULL;
+}
+
+/* Build and apply one segment at BASE + ts_ns.  Every segment gets its own
+ * header hash (a real retransmission differs in IP ID or TSval). */
+static struct segment seg_ns(int64_t ts_ns, int from_client, uint8_t flags, uint32_t seq,
+                             uint32_t ack, uint32_t len)
+{
+        struct segment s;
+
+        memset(&s, 0, sizeof s);
+        s.ts = BASE + ts_ns;
+        s.family = 4;
+        memcpy(s.src.addr, from_client ? cli_ip : srv_ip, 4);
+        memcpy(s.dst.addr, from_client ? srv_ip : cli_ip, 4);
+        s.src.port = from_client ? cli_port : srv_port;
+        s.dst.port = from_client ? srv_port : cli_port;
+        s.flags = flags;
+        s.seq = seq;
+        s.ack = flags & TH_ACK ? ack : 0;
+        s.payload = len;
+        s.ip_len = 40 + len;
+        s.win = flags & TH_SYN ? 64240 : 502;
+        s.wscale = 0xff;
+        if (flags & TH_SYN) {
+                s.mss = 1460;
+                s.wscale = 7;
+                s.sack_perm = 1;
+        }
+        s.hash = ++hash_ctr * 0x9e3779b97f4a7c15ULL;
+        tcpsm_on_segment(&sm, &s);
+        return s;
+}
+
+static struct segment seg(int64_t ts_ms, int from_client, uint8_t flags, uint32_t seq,
+                          uint32_t ack, uint32_t len)
+{
+        return seg_ns(ts_ms * MS, from_client, flags, seq, ack, len);
+}
+
+#define SA      (TH_SYN | TH_ACK)
+#define PA      (TH_PUSH | TH_ACK)
+#define FA      (TH_FIN | TH_ACK)
+#define RA      (TH_RST | TH_ACK)
+
+/* C SYN at t, S SYN-ACK at t+10, C ACK at t+20 */
+static void handshake(int64_t t, uint32_t cisn, uint32_t sisn)
+{
+        seg(t, C, TH_SYN, cisn, 0, 0);
+        seg(t + 10, S, SA, sisn, cisn + 1, 0);
+        seg(t + 20, C, TH_ACK, cisn + 1, sisn + 1, 0);
+}
+
+/* handshake at 0, C sends 100 bytes at 30, S ACKs at 40, S sends 200
+ * bytes at 50, C ACKs at 60: next seqs C 1101, S 5201 */
+static void open_and_exchange(void)
+{
+        handshake(0, CISN, SISN);
+        seg(30, C, PA, CISN + 1, SISN + 1, 100);
+        seg(40, S, TH_ACK, SISN + 1, CISN + 101, 0);
+        seg(50, S, PA, SISN + 1, CISN + 101, 200);
+        seg(60, C, TH_ACK, CISN + 101, SISN + 201, 0);
+}
+
+/* Finish everything still in the table; returns the record count. */
+static size_t flush(void)
+{
+        conn_table_flush(sm.table);
+        ck_assert_uint_eq(conn_table_count(sm.table), 0);
+        return nrecs;
+}
+
+static const char *hist(const struct conn *c)
+{
+        static char buf[64];
+        return tcpsm_history(c, 0, buf, sizeof buf);
+}
+
+static const char *hist_flags_only(const struct conn *c)
+{
+        static char buf[64];
+        return tcpsm_history(c, 1, buf, sizeof buf);
+}
+
+static void check_close(const struct conn *c, int by, enum close_how how, int64_t at_ms)
+{
+        struct close_info ci;
+
+        tcpsm_close_info(c, &ci);
+        ck_assert_int_eq(ci.by, by);
+        ck_assert_int_eq(ci.how, how);
+        ck_assert_int_eq(ci.at, how == HOW_NONE ? 0 : BASE + at_ms * MS);
+}
+
+/* =================== handshake and normal close =================== */
+
+START_TEST(client_fin_first_is_sf)
+{
+        open_and_exchange();
+        seg(1000, C, FA, CISN + 101, SISN + 201, 0);
+        seg(1010, S, FA, SISN + 201, CISN + 102, 0);
+        seg(1020, C, TH_ACK, CISN + 102, SISN + 202, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(tcpsm_conn_state(c), "SF");
+        ck_assert_str_eq(hist(c), "ShADadFf");
+        ck_assert_str_eq(tcpsm_handshake(c), "complete");
+        check_close(c, CLIENT, HOW_FIN, 1000);
+        ck_assert_uint_eq(c->s[CLIENT].pkts, 6);
+        ck_assert_uint_eq(c->s[SERVER].pkts, 4);
+        ck_assert_uint_eq(c->s[CLIENT].ip_bytes, 6 * 40 + 100);
+        ck_assert_uint_eq(c->s[SERVER].ip_bytes, 4 * 40 + 200);
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 100);
+        ck_assert_uint_eq(tcpsm_bytes(c, SERVER), 200);
+        ck_assert_uint_eq(c->syn_count, 1);
+        ck_assert_int_eq(tcpsm_rtt_ns(c), 20 * MS);
+        ck_assert_int_eq(c->reason, CLOSE_REASON_FIN);
+        ck_assert_uint_eq(c->id, 1);
+        ck_assert_uint_eq(c->midstream, 0);
+        ck_assert_uint_eq(c->flipped, 0);
+        ck_assert_uint_eq(c->cli.port, 50000);
+        ck_assert_uint_eq(c->srv.port, 80);
+        ck_assert_int_eq(c->first, BASE);
+        ck_assert_int_eq(c->last, BASE + 1020 * MS);
+        ck_assert_uint_eq(c->s[CLIENT].fin.seq, CISN + 101);
+        ck_assert_int_eq(c->s[SERVER].fin.ts, BASE + 1010 * MS);
+        ck_assert_int_eq(c->s[CLIENT].rst.ts, 0);
+        ck_assert_uint_eq(c->s[CLIENT].mss, 1460);
+        ck_assert_uint_eq(c->s[SERVER].wscale, 7);
+        ck_assert_uint_eq(sm.st.segments, 10);
+        ck_assert_uint_eq(sm.st.duplicates, 0);
+}
+END_TEST
+
+START_TEST(server_fin_first_is_sf)
+{
+        open_and_exchange();
+        seg(1000, S, FA, SISN + 201, CISN + 101, 0);
+        seg(1010, C, FA, CISN + 101, SISN + 202, 0);
+        seg(1020, S, TH_ACK, SISN + 202, CISN + 102, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(tcpsm_conn_state(c), "SF");
+        ck_assert_str_eq(hist(c), "ShADadfF");
+        check_close(c, SERVER, HOW_FIN, 1000);
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 100);
+        ck_assert_uint_eq(tcpsm_bytes(c, SERVER), 200);
+        ck_assert_uint_eq(c->s[CLIENT].pkts, 5);
+        ck_assert_uint_eq(c->s[SERVER].pkts, 5);
+        ck_assert_int_eq(c->reason, CLOSE_REASON_FIN);
+}
+END_TEST
+
+/* Both FINs sent before either is acknowledged (RFC 9293 3.6, simultaneous
+ * close: FIN-WAIT-1 -> CLOSING): a normal close. */
+START_TEST(simultaneous_close_is_sf)
+{
+        open_and_exchange();
+        seg(1000, C, FA, CISN + 101, SISN + 201, 0);
+        seg(1001, S, FA, SISN + 201, CISN + 101, 0);    /* does not ack C's FIN */
+        seg(1002, C, TH_ACK, CISN + 102, SISN + 202, 0);
+        seg(1003, S, TH_ACK, SISN + 202, CISN + 102, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(tcpsm_conn_state(c), "SF");
+        ck_assert_str_eq(hist(c), "ShADadFf");
+        check_close(c, CLIENT, HOW_FIN, 1000);
+        ck_assert_int_eq(c->s[SERVER].fin.ts, BASE + 1001 * MS);
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 100);
+        ck_assert_uint_eq(tcpsm_bytes(c, SERVER), 200);
+}
+END_TEST
+
+/* After FINs from both sides the connection is closed (TIME-WAIT/LAST-ACK,
+ * RFC 9293 3.6): a later RST (loop: from C, then from S) does not turn
+ * it into a reset, but is still in the history. */
+START_TEST(rst_after_fin_keeps_sf)
+{
+        int from = _i == 0 ? C : S;
+
+        open_and_exchange();
+        seg(1000, C, FA, CISN + 101, SISN + 201, 0);
+        seg(1010, S, FA, SISN + 201, CISN + 102, 0);
+        seg(1020, from, TH_RST, from == C ? CISN + 102 : SISN + 202, 0, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(tcpsm_conn_state(c), "SF");
+        ck_assert_str_eq(hist(c), from == C ? "ShADadFfR" : "ShADadFfr");
+        check_close(c, CLIENT, HOW_FIN, 1000);
+        ck_assert_int_eq(c->s[from == C ? CLIENT : SERVER].rst.ts, BASE + 1020 * MS);
+        ck_assert_int_eq(c->reason, CLOSE_REASON_FIN);
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 100);
+        ck_assert_uint_eq(tcpsm_bytes(c, SERVER), 200);
+}
+END_TEST
+
+/* =================== failed handshakes =================== */
+
+/* SYN to a closed port: RST+ACK, seq 0, ack ISN+1 (RFC 9293 3.10.7.1) */
+START_TEST(refused_is_rej)
+{
+        seg(0, C, TH_SYN, CISN, 0, 0);
+        seg(1, S, RA, 0, CISN + 1, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(tcpsm_conn_state(c), "REJ");
+        ck_assert_str_eq(hist(c), "Sr");
+        ck_assert_str_eq(tcpsm_handshake(c), "refused");
+        check_close(c, SERVER, HOW_RST, 1);
+        ck_assert_uint_eq(c->s[CLIENT].pkts, 1);
+        ck_assert_uint_eq(c->s[SERVER].pkts, 1);
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 0);
+        ck_assert_uint_eq(tcpsm_bytes(c, SERVER), 0);
+        ck_assert_int_eq(tcpsm_rtt_ns(c), -1);
+        ck_assert_int_eq(c->reason, CLOSE_REASON_RST);
+}
+END_TEST
+
+/* The same SYN (same ISN) at 0, +1 s, +3 s: one attempt, never answered. */
+START_TEST(unanswered_syn_retransmitted_is_s0)
+{
+        seg(0, C, TH_SYN, CISN, 0, 0);
+        seg(1000, C, TH_SYN, CISN, 0, 0);
+        seg(3000, C, TH_SYN, CISN, 0, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(tcpsm_conn_state(c), "S0");
+        ck_assert_str_eq(hist(c), "S");
+        ck_assert_str_eq(tcpsm_handshake(c), "unanswered");
+        ck_assert_uint_eq(c->syn_count, 3);
+        ck_assert_uint_eq(c->syn_dt[0], 1000000);       /* µs after the first SYN */
+        ck_assert_uint_eq(c->syn_dt[1], 3000000);
+        ck_assert_uint_eq(c->s[CLIENT].pkts, 3);
+        ck_assert_uint_eq(c->s[SERVER].pkts, 0);
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 0);
+        check_close(c, -1, HOW_NONE, 0);
+        ck_assert_int_eq(tcpsm_rtt_ns(c), -1);
+        ck_assert_int_eq(c->reason, CLOSE_REASON_EOF);
+        ck_assert_uint_eq(sm.st.reused, 0);
+}
+END_TEST
+
+/* SYN, SYN-ACK (retransmitted, same ISN), never acknowledged.  Zeek counts
+ * both endpoints established after a SYN-ACK: S1 with history Sh. */
+START_TEST(synack_never_acked_is_no_ack)
+{
+        seg(0, C, TH_SYN, CISN, 0, 0);
+        seg(10, S, SA, SISN, CISN + 1, 0);
+        seg(1010, S, SA, SISN, CISN + 1, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(tcpsm_handshake(c), "no_ack");
+        ck_assert_str_eq(hist(c), "Sh");
+        ck_assert_str_eq(tcpsm_conn_state(c), "S1");
+        ck_assert_int_eq(tcpsm_rtt_ns(c), -1);
+        ck_assert_uint_eq(c->s[SERVER].pkts, 2);
+        ck_assert_uint_eq(c->syn_count, 1);
+        ck_assert_int_eq(c->synack_ts, BASE + 10 * MS);
+}
+END_TEST
+
+/* The client gives up on connect() with a RST before any answer: Zeek's
+ * RSTOS0 (originator SYN followed by a RST, no SYN-ACK). */
+START_TEST(syn_then_client_rst_is_rstos0)
+{
+        seg(0, C, TH_SYN, CISN, 0, 0);
+        seg(500, C, TH_RST, CISN + 1, 0, 0);
+        ck_assert_uint_eq(flush(), 1);
+        ck_assert_str_eq(tcpsm_conn_state(&recs[0]), "RSTOS0");
+        ck_assert_str_eq(hist(&recs[0]), "SR");
+        check_close(&recs[0], CLIENT, HOW_RST, 500);
+}
+END_TEST
+
+/* SYN retransmitted with the same ISN, then answered: one connection,
+ * RTT from the SYN that was answered. */
+START_TEST(syn_retransmission_same_isn_is_same_connection)
+{
+        seg(0, C, TH_SYN, CISN, 0, 0);
+        seg(1000, C, TH_SYN, CISN, 0, 0);
+        seg(1010, S, SA, SISN, CISN + 1, 0);
+        seg(1020, C, TH_ACK, CISN + 1, SISN + 1, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(hist(c), "ShA");
+        ck_assert_str_eq(tcpsm_conn_state(c), "S1");
+        ck_assert_str_eq(tcpsm_handshake(c), "complete");
+        ck_assert_uint_eq(c->syn_count, 2);
+        ck_assert_int_eq(tcpsm_rtt_ns(c), 20 * MS);
+        ck_assert_uint_eq(sm.st.reused, 0);
+}
+END_TEST
+
+/* =================== resets =================== */
+
+START_TEST(server_abort_after_request_is_rstr)
+{
+        handshake(0, CISN, SISN);
+        seg(30, C, PA, CISN + 1, SISN + 1, 100);
+        seg(40, S, RA, SISN + 1, CISN + 101, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(tcpsm_conn_state(c), "RSTR");
+        ck_assert_str_eq(hist(c), "ShADr");
+        ck_assert_str_eq(tcpsm_handshake(c), "complete");
+        check_close(c, SERVER, HOW_RST, 40);
+        ck_assert_uint_eq(c->s[SERVER].state, ST_RESET);
+        ck_assert_uint_eq(c->s[SERVER].rst.seq, SISN + 1);
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 100);
+        ck_assert_uint_eq(tcpsm_bytes(c, SERVER), 0);
+        ck_assert_int_eq(c->reason, CLOSE_REASON_RST);
+}
+END_TEST
+
+START_TEST(client_reset_is_rsto)
+{
+        open_and_exchange();
+        seg(70, C, RA, CISN + 101, SISN + 201, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(tcpsm_conn_state(c), "RSTO");
+        ck_assert_str_eq(hist(c), "ShADadR");
+        check_close(c, CLIENT, HOW_RST, 70);
+        ck_assert_uint_eq(c->s[CLIENT].state, ST_RESET);
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 100);
+        ck_assert_uint_eq(tcpsm_bytes(c, SERVER), 200);
+        ck_assert_int_eq(c->reason, CLOSE_REASON_RST);
+}
+END_TEST
+
+/* HTTP keep-alive race: S closes the idle connection (FIN), C's next
+ * request crosses it, S's stack answers the data with a bare RST at
+ * seq = FIN seq + 1 (RFC 9293 3.10.7.4: data after close).  Closed by S,
+ * first with a FIN; ends in a reset by S. */
+START_TEST(keepalive_race_is_rstr_closed_by_server_fin)
+{
+        handshake(0, CISN, SISN);
+        seg(30, C, PA, CISN + 1, SISN + 1, 120);
+        seg(40, S, TH_ACK, SISN + 1, CISN + 121, 0);
+        seg(50, S, PA, SISN + 1, CISN + 121, 300);
+        seg(60, C, TH_ACK, CISN + 121, SISN + 301, 0);
+        seg(6100, S, FA, SISN + 301, CISN + 121, 0);
+        seg(6101, C, PA, CISN + 121, SISN + 302, 120);
+        seg(6102, S, TH_RST, SISN + 302, 0, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(tcpsm_conn_state(c), "RSTR");
+        ck_assert_str_eq(hist(c), "ShADadfr");
+        check_close(c, SERVER, HOW_FIN, 6100);
+        ck_assert_int_eq(c->s[SERVER].rst.ts, BASE + 6102 * MS);
+        ck_assert_uint_eq(c->s[SERVER].rst.seq, SISN + 302);
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 240);
+        ck_assert_uint_eq(tcpsm_bytes(c, SERVER), 300);
+        ck_assert_uint_eq(c->s[SERVER].fin_cnt, 1);
+}
+END_TEST
+
+/* An in-window RST resets the sender's side. */
+START_TEST(rst_in_window_is_reset)
+{
+        open_and_exchange();
+        seg(70, S, TH_RST, SISN + 201, 0, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[SERVER].state, ST_RESET);
+        ck_assert_uint_eq(c->s[SERVER].rst.seq, SISN + 201);
+        ck_assert_str_eq(tcpsm_conn_state(c), "RSTR");
+        ck_assert_uint_eq(tcpsm_bytes(c, SERVER), 200);
+}
+END_TEST
+
+/* A RST far outside the window (a receiver would ignore it, RFC 9293
+ * 3.10.7.4 / RFC 5961): a passive observer still records that it was sent.
+ * The first RST's sequence number is kept, the in-window one that follows
+ * is a second 'r', and the bogus seq does not count as bytes. */
+START_TEST(rst_out_of_window_recorded_first_seq_kept)
+{
+        const uint32_t far = SISN + 201 + 0x40000000u;
+
+        open_and_exchange();
+        seg(70, S, TH_RST, far, 0, 0);
+        seg(80, S, TH_RST, SISN + 201, 0, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[SERVER].state, ST_RESET);
+        ck_assert_uint_eq(c->s[SERVER].rst.seq, far);
+        ck_assert_int_eq(c->s[SERVER].rst.ts, BASE + 70 * MS);
+        ck_assert_str_eq(hist(c), "ShADadrr");
+        ck_assert_str_eq(tcpsm_conn_state(c), "RSTR");
+        check_close(c, SERVER, HOW_RST, 70);
+        ck_assert_uint_eq(tcpsm_bytes(c, SERVER), 200);
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 100);
+}
+END_TEST
+
+/* =================== connection boundaries =================== */
+
+/* After a FIN close, a SYN with a new ISN on the same 5-tuple is a new
+ * connection (RFC 9293 3.10.7.4, TIME-WAIT reuse; Zeek's IsReuse). */
+START_TEST(port_reuse_new_isn_after_close)
+{
+        open_and_exchange();
+        seg(1000, C, FA, CISN + 101, SISN + 201, 0);
+        seg(1010, S, FA, SISN + 201, CISN + 102, 0);
+        seg(1020, C, TH_ACK, CISN + 102, SISN + 202, 0);
+        handshake(2000, 90000, 70000);
+        ck_assert_uint_eq(flush(), 2);
+
+        const struct conn *a = &recs[0], *b = &recs[1];
+        ck_assert_uint_eq(a->id, 1);
+        ck_assert_msg(a->reason == CLOSE_REASON_REUSE || a->reason == CLOSE_REASON_FIN,
+                      "first connection finished as %s", tcpsm_reason_name(a->reason));
+        ck_assert_str_eq(tcpsm_conn_state(a), "SF");
+        ck_assert_str_eq(hist(a), "ShADadFf");
+        ck_assert_uint_eq(a->s[CLIENT].pkts, 6);
+        ck_assert_uint_eq(b->id, 2);
+        ck_assert_str_eq(hist(b), "ShA");
+        ck_assert_str_eq(tcpsm_conn_state(b), "S1");
+        ck_assert_str_eq(tcpsm_handshake(b), "complete");
+        ck_assert_uint_eq(b->s[CLIENT].start_seq, 90000);
+        ck_assert_uint_eq(b->syn_count, 1);
+        ck_assert_uint_eq(b->s[CLIENT].pkts, 2);
+        ck_assert_int_eq(b->first, BASE + 2000 * MS);
+        ck_assert_int_eq(tcpsm_rtt_ns(b), 20 * MS);
+        ck_assert_int_eq(b->reason, CLOSE_REASON_EOF);
+        ck_assert_uint_eq(sm.st.reused, 1);
+}
+END_TEST
+
+/* A SYN with a different ISN while the first attempt is unanswered: the
+ * client started over (new socket, same port) - Zeek's IsReuse. */
+START_TEST(new_isn_while_half_open_is_new_connection)
+{
+        seg(0, C, TH_SYN, CISN, 0, 0);
+        seg(1000, C, TH_SYN, CISN + 777777, 0, 0);
+        ck_assert_uint_eq(flush(), 2);
+        ck_assert_uint_eq(recs[0].syn_count, 1);
+        ck_assert_uint_eq(recs[1].syn_count, 1);
+        ck_assert_uint_eq(recs[1].id, 2);
+        ck_assert_int_eq(recs[0].reason, CLOSE_REASON_REUSE);
+}
+END_TEST
+
+/* After a RST, packets within the linger belong to the old connection; a
+ * packet more than the linger (5 s) after the last one starts a new one. */
+START_TEST(packet_after_linger_after_rst_is_new_connection)
+{
+        open_and_exchange();
+        seg(100, C, RA, CISN + 101, SISN + 201, 0);
+        seg(1100, S, TH_ACK, SISN + 201, CISN + 101, 0);        /* stray, 1 s later */
+        seg(1100 + 5000 + 1000, C, PA, CISN + 5000, SISN + 201, 50);
+        ck_assert_uint_eq(flush(), 2);
+
+        const struct conn *a = &recs[0], *b = &recs[1];
+        ck_assert_uint_eq(a->id, 1);
+        ck_assert_str_eq(tcpsm_conn_state(a), "RSTO");
+        ck_assert_uint_eq(a->s[SERVER].pkts, 4);         /* incl. the stray ACK */
+        ck_assert_uint_eq(a->s[CLIENT].pkts, 5);
+        ck_assert_uint_eq(b->id, 2);
+        ck_assert_str_eq(tcpsm_handshake(b), "midstream");
+        ck_assert_uint_eq(b->s[CLIENT].pkts, 1);
+        ck_assert_uint_eq(b->cli.port, 50000);
+        ck_assert_uint_eq(tcpsm_bytes(b, CLIENT), 50);
+        ck_assert_int_eq(b->first, BASE + 7100 * MS);
+        ck_assert_uint_eq(sm.st.reused, 1);
+}
+END_TEST
+
+/* =================== mid-stream =================== */
+
+/* Capture starts inside a connection; the first packet comes from the
+ * higher (ephemeral) port, which is taken as the client. */
+START_TEST(midstream_client_first_not_flipped)
+{
+        srv_port = 9999;                /* not a well-known server port */
+        seg(0, C, PA, 7001, 9001, 100);
+        seg(10, S, TH_ACK, 9001, 7101, 0);
+        seg(20, S, PA, 9001, 7101, 50);
+        seg(30, C, TH_ACK, 7101, 9051, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(tcpsm_handshake(c), "midstream");
+        ck_assert_uint_eq(c->midstream, 1);
+        ck_assert_uint_eq(c->flipped, 0);
+        ck_assert_uint_eq(c->cli.port, 50000);
+        ck_assert_uint_eq(c->srv.port, 9999);
+        ck_assert_str_eq(hist(c), "DadA");
+        ck_assert_str_eq(tcpsm_conn_state(c), "OTH");
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 100);
+        ck_assert_uint_eq(tcpsm_bytes(c, SERVER), 50);
+        ck_assert_uint_eq(c->s[CLIENT].pkts, 2);
+        ck_assert_uint_eq(c->s[SERVER].pkts, 2);
+}
+END_TEST
+
+/* The first packet comes from the lower port: roles are flipped so the
+ * higher port is the client, and history starts with '^' (Zeek). */
+START_TEST(midstream_server_first_flipped)
+{
+        srv_port = 9999;
+        seg(0, S, PA, 9001, 7001, 50);
+        seg(10, C, TH_ACK, 7001, 9051, 0);
+        seg(20, C, PA, 7001, 9051, 100);
+        seg(30, S, TH_ACK, 9051, 7101, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(tcpsm_handshake(c), "midstream");
+        ck_assert_uint_eq(c->flipped, 1);
+        ck_assert_uint_eq(c->cli.port, 50000);
+        ck_assert_uint_eq(c->srv.port, 9999);
+        ck_assert_str_eq(hist(c), "^dADa");
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 100);
+        ck_assert_uint_eq(tcpsm_bytes(c, SERVER), 50);
+        ck_assert_uint_eq(c->s[CLIENT].pkts, 2);
+        ck_assert_uint_eq(c->s[SERVER].pkts, 2);
+}
+END_TEST
+
+/* =================== sequence space =================== */
+
+/* Sequence numbers wrap modulo 2^32 (RFC 9293 3.4): C's ISN 0xFFFFFF00 and
+ * 1000 bytes in four segments cross zero; S's 300 bytes cross it too. */
+START_TEST(sequence_wrap_counts_bytes)
+{
+        const uint32_t ci = 0xFFFFFF00u, si = 0xFFFFFFF0u;
+        uint32_t cs = ci + 1;
+
+        handshake(0, ci, si);
+        for (int k = 0; k < 4; k++, cs += 250) {
+                seg(30 + 20 * k, C, PA, cs, si + 1, 250);
+                seg(40 + 20 * k, S, TH_ACK, si + 1, cs + 250, 0);
+        }
+        ck_assert_uint_eq(cs, ci + 1 + 1000);
+        seg(200, S, PA, si + 1, cs, 300);
+        seg(210, C, TH_ACK, cs, si + 301, 0);
+        seg(300, C, FA, cs, si + 301, 0);
+        seg(310, S, FA, si + 301, cs + 1, 0);
+        seg(320, C, TH_ACK, cs + 1, si + 302, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 1000);
+        ck_assert_uint_eq(tcpsm_bytes(c, SERVER), 300);
+        ck_assert_str_eq(tcpsm_conn_state(c), "SF");
+        ck_assert_str_eq(hist(c), "ShADadFf");
+        ck_assert_uint_eq(c->s[CLIENT].rexmits, 0);
+}
+END_TEST
+
+/* ISN 0xFFFFFFFF: the SYN itself occupies the last sequence number, data
+ * starts at 0.  Only the client's direction is captured (asymmetric
+ * routing), so no ACK from the server helps. */
+START_TEST(isn_all_ones_one_direction_counts_bytes)
+{
+        const uint32_t ci = 0xFFFFFFFFu;
+
+        seg(0, C, TH_SYN, ci, 0, 0);
+        seg(20, C, TH_ACK, 0, SISN + 1, 0);
+        seg(30, C, PA, 0, SISN + 1, 100);
+        seg(40, C, PA, 100, SISN + 1, 100);
+        seg(100, C, FA, 200, SISN + 1, 0);
+        ck_assert_uint_eq(flush(), 1);
+        ck_assert_uint_eq(tcpsm_bytes(&recs[0], CLIENT), 200);
+}
+END_TEST
+
+/* The same payload sent again (RTO): one 'T' (Zeek logs t at the 1st,
+ * 10th, 100th ...), counted in rexmits, bytes not doubled. */
+START_TEST(retransmitted_data_counted_once)
+{
+        handshake(0, CISN, SISN);
+        seg(30, C, PA, CISN + 1, SISN + 1, 100);
+        seg(230, C, PA, CISN + 1, SISN + 1, 100);
+        seg(630, C, PA, CISN + 1, SISN + 1, 100);
+        seg(640, S, TH_ACK, SISN + 1, CISN + 101, 0);
+        seg(650, S, PA, SISN + 1, CISN + 101, 200);
+        seg(660, C, TH_ACK, CISN + 101, SISN + 201, 0);
+        seg(1000, C, FA, CISN + 101, SISN + 201, 0);
+        seg(1010, S, FA, SISN + 201, CISN + 102, 0);
+        seg(1020, C, TH_ACK, CISN + 102, SISN + 202, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(hist(c), "ShADTadFf");
+        ck_assert_uint_eq(c->s[CLIENT].rexmits, 2);
+        ck_assert_uint_eq(c->s[CLIENT].keepalives, 0);
+        ck_assert_uint_eq(c->s[CLIENT].pkts, 8);
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 100);
+        ck_assert_uint_eq(tcpsm_bytes(c, SERVER), 200);
+        ck_assert_int_eq(c->s[CLIENT].last_data_ts, BASE + 30 * MS);
+        ck_assert_str_eq(tcpsm_conn_state(c), "SF");
+}
+END_TEST
+
+/* RFC 9293 3.8.4: a keep-alive has SEG.SEQ = SND.NXT-1 and "may or may not
+ * contain one garbage octet".  Two probes, each ACKed; neither is new data. */
+static void keepalive_probes(uint32_t len)
+{
+        open_and_exchange();
+        seg(60060, C, TH_ACK, CISN + 100, SISN + 201, len);
+        seg(60070, S, TH_ACK, SISN + 201, CISN + 101, 0);
+        seg(120060, C, TH_ACK, CISN + 100, SISN + 201, len);
+        seg(120070, S, TH_ACK, SISN + 201, CISN + 101, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[CLIENT].keepalives, 2);
+        ck_assert_int_eq(c->s[CLIENT].last_data_ts, BASE + 30 * MS);
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 100);
+        ck_assert_uint_eq(c->s[CLIENT].pkts, 6);
+        ck_assert_str_eq(tcpsm_conn_state(c), "S1");
+}
+
+/* one garbage octet (BSD, Windows) */
+START_TEST(keepalive_probe_one_byte_counted_not_data)
+{
+        keepalive_probes(1);
+}
+END_TEST
+
+/* no data (Linux tcp_xmit_probe_skb: SND.UNA-1, zero length) */
+START_TEST(keepalive_probe_zero_byte_counted_not_data)
+{
+        keepalive_probes(0);
+}
+END_TEST
+
+/* The same IP packet captured twice within 1 ms (Linux -i any, loopback)
+ * is one packet; the same bytes 5 ms later are a packet of their own. */
+START_TEST(capture_duplicate_not_counted)
+{
+        struct segment d;
+
+        handshake(0, CISN, SISN);
+        d = seg(30, C, PA, CISN + 1, SISN + 1, 100);
+        d.ts += 500000;                 /* +0.5 ms, same hash */
+        tcpsm_on_segment(&sm, &d);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[CLIENT].pkts, 3);
+        ck_assert_uint_eq(c->s[CLIENT].ip_bytes, 40 + 40 + 140);
+        ck_assert_uint_eq(c->dups, 1);
+        ck_assert_uint_eq(sm.st.duplicates, 1);
+        ck_assert_uint_eq(c->s[CLIENT].rexmits, 0);
+        ck_assert_str_eq(hist(c), "ShAD");
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 100);
+}
+END_TEST
+
+START_TEST(same_hash_later_than_window_is_counted)
+{
+        struct segment d;
+
+        handshake(0, CISN, SISN);
+        d = seg(30, C, PA, CISN + 1, SISN + 1, 100);
+        d.ts += 5 * MS;
+        tcpsm_on_segment(&sm, &d);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[CLIENT].pkts, 4);
+        ck_assert_uint_eq(c->dups, 0);
+        ck_assert_uint_eq(c->s[CLIENT].rexmits, 1);
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 100);
+}
+END_TEST
+
+/* A capture filtered to SYN/FIN/RST packets only: the bytes still follow
+ * from the FINs' sequence numbers and the ACK fields. */
+START_TEST(syn_fin_rst_only_capture_bytes)
+{
+        seg(0, C, TH_SYN, CISN, 0, 0);
+        seg(10, S, SA, SISN, CISN + 1, 0);
+        seg(1000, C, FA, CISN + 1 + 100, SISN + 1 + 500, 0);
+        seg(1010, S, FA, SISN + 1 + 500, CISN + 1 + 100 + 1, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(tcpsm_bytes(c, CLIENT), 100);
+        ck_assert_uint_eq(tcpsm_bytes(c, SERVER), 500);
+        ck_assert_str_eq(tcpsm_conn_state(c), "SF");
+        ck_assert_str_eq(hist_flags_only(c), "ShFf");
+        ck_assert_str_eq(tcpsm_handshake(c), "complete");
+        ck_assert_int_eq(tcpsm_rtt_ns(c), -1);  /* the handshake ACK was not seen */
+        check_close(c, CLIENT, HOW_FIN, 1000);
+        ck_assert_uint_eq(c->s[CLIENT].pkts, 2);
+        ck_assert_uint_eq(c->s[SERVER].pkts, 2);
+}
+END_TEST
+
+START_TEST(history_empty_is_dash_and_names)
+{
+        struct conn z;
+        char buf[8];
+
+        memset(&z, 0, sizeof z);
+        ck_assert_str_eq(tcpsm_history(&z, 0, buf, sizeof buf), "-");
+        ck_assert_str_eq(tcpsm_state_name(ST_FIN_WAIT), "FIN_WAIT");
+        ck_assert_str_eq(tcpsm_reason_name(CLOSE_REASON_REUSE), "reused");
+        ck_assert_str_eq(tcpsm_reason_name(CLOSE_REASON_EOF), "open_at_end");
+}
+END_TEST
+
+static Suite *tcpsm_suite(void)
+{
+        Suite *s = suite_create("tcpsm");
+        TCase *tc;
+
+        tc = tcase_create("normal_close");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, client_fin_first_is_sf);
+        tcase_add_test(tc, server_fin_first_is_sf);
+        tcase_add_test(tc, simultaneous_close_is_sf);
+        tcase_add_loop_test(tc, rst_after_fin_keeps_sf, 0, 2);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("handshake");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, refused_is_rej);
+        tcase_add_test(tc, unanswered_syn_retransmitted_is_s0);
+        tcase_add_test(tc, synack_never_acked_is_no_ack);
+        tcase_add_test(tc, syn_then_client_rst_is_rstos0);
+        tcase_add_test(tc, syn_retransmission_same_isn_is_same_connection);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("reset");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, server_abort_after_request_is_rstr);
+        tcase_add_test(tc, client_reset_is_rsto);
+        tcase_add_test(tc, keepalive_race_is_rstr_closed_by_server_fin);
+        tcase_add_test(tc, rst_in_window_is_reset);
+        tcase_add_test(tc, rst_out_of_window_recorded_first_seq_kept);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("boundaries");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, port_reuse_new_isn_after_close);
+        tcase_add_test(tc, new_isn_while_half_open_is_new_connection);
+        tcase_add_test(tc, packet_after_linger_after_rst_is_new_connection);
+        tcase_add_test(tc, midstream_client_first_not_flipped);
+        tcase_add_test(tc, midstream_server_first_flipped);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("sequence_space");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, sequence_wrap_counts_bytes);
+        tcase_add_test(tc, isn_all_ones_one_direction_counts_bytes);
+        tcase_add_test(tc, retransmitted_data_counted_once);
+        tcase_add_test(tc, keepalive_probe_one_byte_counted_not_data);
+        tcase_add_test(tc, keepalive_probe_zero_byte_counted_not_data);
+        tcase_add_test(tc, syn_fin_rst_only_capture_bytes);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("duplicates");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, capture_duplicate_not_counted);
+        tcase_add_test(tc, same_hash_later_than_window_is_counted);
+        tcase_add_test(tc, history_empty_is_dash_and_names);
+        suite_add_tcase(s, tc);
+
+        return s;
+}
+
+int main(void)
+{
+        SRunner *sr = srunner_create(tcpsm_suite());
+        int failed;
+
+        srunner_set_fork_status(sr, CK_FORK);
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
