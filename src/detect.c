@@ -146,14 +146,18 @@ static void det_after_fin(const struct conn *c, int x, struct det_result *r)
 }
 
 /* SYN/FIN/RST-only evidence of the race (Linux): the peer sent FIN, then a
- * bare RST (no ACK) with seq = FIN seq + 1, and this side sent no FIN in
- * between: the peer's kernel aborted a closed socket that received data. */
+ * bare RST (no ACK), and this side sent no FIN in between: the peer's
+ * kernel aborted a closed socket that received data.  Such a RST takes its
+ * seq from the data's ACK: FIN seq + 1 when the data acked the FIN, FIN seq
+ * when data and FIN crossed. */
 static int inferred_after_fin(const struct conn *c, int x)
 {
         const struct side *me = &c->s[x], *peer = &c->s[!x];
+        uint32_t fin_end = peer->last_fin_seq;  /* FIN seq + its payload */
 
         return !me->after_peer_fin && peer->fin.ts && peer->rst.ts > peer->fin.ts &&
-               !(peer->rst.flags & TH_ACK) && peer->rst.seq == peer->last_fin_seq + 1 &&
+               !(peer->rst.flags & TH_ACK) &&
+               (peer->rst.seq == fin_end + 1 || peer->rst.seq == fin_end) &&
                (!me->fin.ts || me->fin.ts > peer->rst.ts);
 }
 

@@ -199,8 +199,8 @@ static int by_count(const void *x, const void *y)
         return (a->server > b->server) - (a->server < b->server);
 }
 
-/* A server's cluster that is the all-servers cluster again (every value
- * came from that server) says nothing new. */
+/* A server's cluster that is the all-servers cluster again (the same
+ * values: every one came from that server) says nothing new. */
 static void drop_repeats(struct summary *s)
 {
         size_t k = 0;
@@ -212,7 +212,7 @@ static void drop_repeats(struct summary *s)
                         const struct sum_cluster *g = &s->clusters[j];
                         dup = g->server < 0 && g->measure == c->measure && g->side == c->side &&
                               g->how == c->how && g->pk.count == c->pk.count &&
-                              g->group_n == c->group_n;
+                              g->pk.center == c->pk.center && g->pk.spread == c->pk.spread;
                 }
                 if (!dup)
                         s->clusters[k++] = *c;
