@@ -18,30 +18,36 @@ CHECK_LIBS   = $(shell $(PKG_CONFIG) --libs check)
 
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-MODULES = capture decode conn tcpsm detect cluster summary report_text report_json
+MODULES = capture decode conn tcpsm detect cluster summary spool analysis report_text report_json
 OBJ     = $(MODULES:%=build/%.o)
 SAN_OBJ = $(MODULES:%=build/san/%.o)
-UNITS   = check_decode check_conn check_tcpsm check_detect
+UNITS   = check_decode check_conn check_tcpsm check_detect check_spool
 
 all: rstscope
 
 rstscope: $(OBJ) build/main.o
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 build/%.o: src/%.c | build
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 build/san/%.o: src/%.c | build
-	$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
+	@echo "  CC-SAN  $<"
+	@$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
 
 build/rstscope-san: $(SAN_OBJ) build/san/main.o
-	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD-SAN  $@"
+	@$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 build/tests/%: tests/%.c $(OBJ) | build
-	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(OBJ) $(LIBS) $(CHECK_LIBS)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(OBJ) $(LIBS) $(CHECK_LIBS)
 
 build/tests/san-%: tests/%.c $(SAN_OBJ) | build
-	$(CC) $(CFLAGS) -O1 $(SAN) $(CHECK_CFLAGS) -o $@ $< $(SAN_OBJ) $(LIBS) $(CHECK_LIBS)
+	@echo "  CC-SAN  $<"
+	@$(CC) $(CFLAGS) -O1 $(SAN) $(CHECK_CFLAGS) -o $@ $< $(SAN_OBJ) $(LIBS) $(CHECK_LIBS)
 
 build/pcapgen: tests/pcapgen.c | build
 	$(CC) $(CFLAGS) -o $@ $< $(LIBS)
@@ -85,3 +91,27 @@ clean:
 .PHONY: all check check-asan testdata conformance install uninstall clean
 
 -include $(wildcard build/*.d build/san/*.d build/tests/*.d)
+
+# ---------------------------------------------------------------------------
+# Benchmark (bench/, issue "Speed and memory"): `make bench` builds the
+# capture generator and the bare libpcap read loop, generates the captures
+# once into bench/data/ (git-ignored) and prints speed and memory of
+# rstscope against the bare loop.  BENCH_QUICK=1 make bench: the 1 M
+# capture only.  bench/callgrind.sh: instructions per packet.
+BENCH_CFLAGS ?= -O2 -g
+BENCH_WARN    = -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow
+BENCH_PCAP_CFLAGS = $(shell $(PKG_CONFIG) --cflags libpcap)
+BENCH_PCAP_LIBS   = $(shell $(PKG_CONFIG) --libs libpcap)
+
+build/bench/gen: bench/gen.c
+	@mkdir -p build/bench
+	$(CC) $(BENCH_CFLAGS) $(BENCH_WARN) -o $@ $<
+
+build/bench/bareloop: bench/bareloop.c
+	@mkdir -p build/bench
+	$(CC) $(BENCH_CFLAGS) $(BENCH_WARN) $(BENCH_PCAP_CFLAGS) -o $@ $< $(BENCH_PCAP_LIBS)
+
+bench: rstscope build/bench/gen build/bench/bareloop
+	@bench/run.sh
+
+.PHONY: bench

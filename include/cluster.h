@@ -6,6 +6,7 @@
 #define RS_CLUSTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct dist_summary {
         size_t n;
@@ -20,6 +21,7 @@ void dist_summarize(double *v, size_t n, struct dist_summary *s);
  * span the sorted values; counts and left edges are written. */
 size_t dist_histogram(const double *sorted, size_t n, size_t *count, double *edge, size_t max);
 double dist_edge_next(double edge);     /* the 1-2-5 edge after edge */
+double dist_edge_floor(double x);       /* the 1-2-5 edge at or below x */
 
 struct peak {
         size_t count;                   /* values in the peak */
@@ -35,10 +37,23 @@ struct peak {
 size_t cluster_peaks(const double *sorted, size_t n, size_t min_count, double min_share,
                      double min_center, struct peak *out, size_t max);
 
-/* For intervals [lo[i], hi[i]] (give-up bounds): the value covered by the
- * most intervals, repeatedly, as peaks (center = that value). */
-size_t cluster_stab(const double *lo, const double *hi, size_t n, size_t min_count,
-                    double min_share, struct peak *out, size_t max);
+/* The same over a fine log histogram: bin i holds cnt[i] values summing
+ * to sum[i] (squares: sq[i]) in [cluster_bin_edge(i), cluster_bin_edge(i+1)).
+ * Peaks are cleared from cnt (the caller passes a copy); first/last bins of
+ * each peak are written when not NULL. */
+size_t cluster_peaks_bins(uint32_t *cnt, const double *sum, const double *sq, size_t nbins,
+                          size_t min_count, double min_share, double min_center,
+                          struct peak *out, size_t *first, size_t *last, size_t max);
+#define CLUSTER_BIN_BASE 1e-6           /* s: lower edge of bin 0 */
+#define CLUSTER_BIN_RATIO 1.02
+double cluster_bin_edge(size_t i);
+size_t cluster_bin_of(double v);
+
+/* For intervals [lo[i], hi[i]] (give-up bounds), each standing for w[i]
+ * attempts (w NULL: one each): the value covered by the most, repeatedly,
+ * as peaks (center = that value, lo/hi = the range all of them share). */
+size_t cluster_stab(const double *lo, const double *hi, const uint32_t *w, size_t n,
+                    size_t min_count, double min_share, struct peak *out, size_t max);
 
 enum cluster_measure { M_IDLE_BEFORE_CLOSE = 0, M_SYN_TO_CLOSE, M_CONNECT_GIVE_UP, M_N };
 

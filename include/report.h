@@ -1,5 +1,7 @@
-/* report.h - writes the analysis as text or JSON.  Reads the finished
- * records and input statistics; owns nothing and changes nothing. */
+/* report.h - writes the analysis as text, JSON or JSON Lines: one record
+ * per connection (made when it finishes, see analysis.c), and the
+ * document around them.  Reads records, statistics and the summary; owns
+ * nothing and changes nothing. */
 #ifndef RS_REPORT_H
 #define RS_REPORT_H
 
@@ -12,30 +14,35 @@
 #include "summary.h"
 #include "tcpsm.h"
 
+#define RS_VERSION "0.1.0"
+
 struct report {
         const struct capture *cap;      /* inputs and their statistics */
-        const struct conn *conns;       /* finished records, sorted by id */
-        size_t nconns;
         const struct tcpsm_stats *st;
+        const struct summary *sum;      /* across connections */
         int flags_only;                 /* capture holds only SYN/FIN/RST packets */
         int64_t first, last;            /* capture time span, ns (0 = no packets) */
         uint64_t evicted;               /* records expired early at the table cap */
+        uint64_t skipped_shard;         /* TCP packets of other shards */
+        uint32_t shard_i, shard_n;
         int verbose;
-        const struct det_result *det;   /* findings of conns[i] */
-        const struct summary *sum;      /* across connections */
 };
 
-void report_text(FILE *out, const struct report *r);
-int report_json(FILE *out, const struct report *r);
+/* One connection's table row (no newline) into buf; returns its length. */
+size_t report_text_row(const struct conn *c, int verbose, int flags_only, char *buf, size_t len);
+/* Everything before the rows, including the table heading. */
+void report_text_head(FILE *out, const struct report *r);
 
-/* JSON Lines: one connection as it finishes, then the clusters. */
-int report_jsonl_conn(FILE *out, const struct conn *c, const struct det_result *d, int flags_only);
+/* One connection as a JSON object (malloc'd string, caller frees), or NULL. */
+char *report_json_conn(const struct conn *c, const struct det_result *d, int flags_only,
+                       int with_type);
+/* The document up to the connections array ("connections":[), and after. */
+int report_json_head(FILE *out, const struct report *r);
+void report_json_tail(FILE *out);
+/* JSON Lines: after the connection lines, one per cluster, then a summary. */
 int report_jsonl_end(FILE *out, const struct report *r);
 
-/* Shared by both writers. */
-const char *report_ip(const struct conn *c, int side, char *buf, size_t len);
-void report_close_counts(const struct report *r, size_t counts[5]); /* cFIN cRST sFIN sRST none */
-
-#define RS_VERSION "0.1.0"
+/* Shared by the writers. */
+const char *report_ip(int family, const struct endpoint *e, char *buf, size_t len);
 
 #endif /* RS_REPORT_H */

@@ -1,71 +1,120 @@
-/* summary.h - findings across connections: how many connections have each
- * finding, distributions of the intervals per (closing side, FIN/RST) and
- * per server endpoint, and the clusters with their likely causes and
- * remedies.  Built once from the finished records; owns its arrays. */
+/* summary.h - findings across connections, accumulated as connections
+ * finish, in memory that does not grow with the capture: counters per
+ * finding kind, conn_state and close, fine log-scaled histograms of the
+ * intervals per (closing side, FIN/RST) over all servers and for the first
+ * few server endpoints, connect give-up intervals, and a few example
+ * connections.  At the end it turns them into distributions and clusters
+ * with likely causes and remedies.  Owns all its memory. */
 #ifndef RS_SUMMARY_H
 #define RS_SUMMARY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cluster.h"
 #include "conn.h"
 #include "detect.h"
 
+#define HIST_BINS 1400          /* log bins of ratio 1.02 from 1 µs: up to ~12 days */
 #define SUM_MAX_LIKELY 4
 #define SUM_EXAMPLES 3
-#define SUM_HIST_BINS 40
+#define SUM_SHOW_BINS 40
+#define SUM_NSTATES 13
 
-struct sum_dist {                       /* one distribution */
+struct example {                /* enough to name a connection in a report */
+        uint64_t id;
+        int64_t first;          /* ns */
+        struct endpoint cli, srv;
+        uint8_t family;
+        uint8_t used;
+};
+
+#define HIST_EXACT 1024           /* values also kept exactly while there are no more */
+
+struct hist {                   /* fine log histogram; arrays allocated on first use */
+        uint64_t n;
+        double min, max;        /* exact */
+        double *exact;          /* the first HIST_EXACT values (exact percentiles) */
+        uint32_t *cnt;
+        double *sum, *sq;       /* per bin: sum and sum of squares of the values */
+        struct example *ex;     /* per bin: the first SUM_EXAMPLES connections (optional) */
+};
+
+struct giveup {                 /* connect give-up intervals, by (lo bin, hi bin) */
+        struct gu_cell { uint16_t lo, hi; uint32_t count; struct example ex; } *cell;
+        size_t n, cap;
+        uint64_t total;
+};
+
+struct sum_server {
+        struct endpoint ep;
+        uint8_t family;
+        uint64_t conns;
+        struct hist h[2][2][2];         /* [measure idle/syn][closing side][how fin/rst] */
+        struct giveup gu;
+};
+
+struct sum_dist {                       /* one distribution, as reported */
         enum cluster_measure measure;
-        int side;                       /* closing side: CLIENT, SERVER */
-        int how;                        /* HOW_FIN or HOW_RST */
-        int server;                     /* index into servers[], -1 = all */
+        int side, how;
+        int server;                     /* index into servers, -1 = all */
         struct dist_summary s;
         size_t nbins;
-        size_t bin_count[SUM_HIST_BINS];
-        double bin_edge[SUM_HIST_BINS];
+        size_t bin_count[SUM_SHOW_BINS];
+        double bin_edge[SUM_SHOW_BINS];
 };
 
 struct sum_cluster {
         enum cluster_measure measure;
         int side, how;                  /* how = 0 for connect_give_up */
         int server;                     /* -1 = all servers */
-        size_t group_n;                 /* values in the group */
+        uint64_t group_n;               /* values in the group */
         struct peak pk;
         const struct known_default *likely[SUM_MAX_LIKELY];
         size_t nlikely;
         const char *remedy;
-        size_t examples[SUM_EXAMPLES];  /* indices into the records */
+        struct example ex[SUM_EXAMPLES];
         size_t nexamples;
-};
-
-struct sum_server {
-        const struct conn *rep;         /* a record naming the endpoint */
-        size_t conns;                   /* connections to it */
-        size_t group;                   /* internal: position before sorting */
-};
-
-struct summary {
-        size_t kind_conns[DET_NKINDS];  /* connections with >= 1 finding of the kind */
-        size_t kind_inferred[DET_NKINDS]; /* of which only inferred */
-        struct sum_server *servers;     /* endpoints with closes, most connections first */
-        size_t nservers;
-        struct sum_dist *dists;
-        size_t ndists;
-        struct sum_cluster *clusters;   /* largest first */
-        size_t nclusters;
 };
 
 struct summary_opts {
         size_t min_count;               /* smallest cluster, connections */
         double min_share;               /* smallest cluster share of its group */
         double min_center;              /* clusters below this many seconds are not news */
-        size_t max_servers;             /* per-server distributions kept */
+        size_t max_servers;             /* server endpoints with their own distributions */
 };
 
-/* conns[i] has detection results det[i]. */
-int summary_build(struct summary *s, const struct conn *conns, const struct det_result *det,
-                  size_t n, const struct summary_opts *o);
+struct summary {
+        struct summary_opts o;
+        uint64_t nconns;
+        uint64_t states[SUM_NSTATES];   /* per conn_state, in summary_state_name order */
+        uint64_t closes[5];             /* client FIN, client RST, server FIN, server RST, none */
+        uint64_t kind_conns[DET_NKINDS]; /* connections with >= 1 finding of the kind */
+        uint64_t kind_inferred[DET_NKINDS]; /* of which only inferred */
+        struct hist kind_h[DET_NKINDS]; /* each kind's measure (see summary_kind_value) */
+        struct example kind_ex[DET_NKINDS][SUM_EXAMPLES];
+        struct hist h[2][2][2];         /* all servers */
+        struct giveup gu;
+        struct sum_server *servers;     /* the first max_servers endpoints */
+        size_t nservers;
+        uint64_t other_server_conns;    /* connections to endpoints beyond those */
+        int oom;                        /* some statistics are missing */
+        /* filled by summary_finish */
+        struct sum_dist *dists;
+        size_t ndists;
+        struct sum_cluster *clusters;   /* largest first */
+        size_t nclusters;
+};
+
+void summary_init(struct summary *s, const struct summary_opts *o);
+void summary_add(struct summary *s, const struct conn *c, const struct det_result *d);
+int summary_finish(struct summary *s);
 void summary_free(struct summary *s);
+
+const char *summary_state_name(size_t i);
+/* The value a finding kind is histogrammed by, NAN when none. */
+double summary_kind_value(const struct finding *f);
+/* Percentile-style summary and shown bins of a histogram. */
+void summary_hist_dist(const struct hist *h, struct sum_dist *d);
 
 #endif /* RS_SUMMARY_H */

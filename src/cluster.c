@@ -38,7 +38,7 @@ void dist_summarize(double *v, size_t n, struct dist_summary *s)
 }
 
 /* The 1-2-5 edge at or below x. */
-static double edge_floor(double x)
+double dist_edge_floor(double x)
 {
         double d = pow(10, floor(log10(x)));
         return x >= 5 * d ? 5 * d : x >= 2 * d ? 2 * d : d;
@@ -58,7 +58,7 @@ size_t dist_histogram(const double *sorted, size_t n, size_t *count, double *edg
 
         if (!n || !max)
                 return 0;
-        e = edge_floor(sorted[0] > LOG_FLOOR ? sorted[0] : LOG_FLOOR);
+        e = dist_edge_floor(sorted[0] > LOG_FLOOR ? sorted[0] : LOG_FLOOR);
         while (nb < max) {
                 double next = dist_edge_next(e);
                 edge[nb] = e;
@@ -132,85 +132,139 @@ size_t cluster_peaks(const double *sorted, size_t n, size_t min_count, double mi
         return found;
 }
 
-/* Intervals covering t (with slack) among sorted lower and upper bounds. */
-static size_t covering(const double *los, const double *his, size_t n, double t)
+size_t cluster_peaks_bins(uint32_t *cnt, const double *sum, const double *sq, size_t nbins,
+                          size_t min_count, double min_share, double min_center,
+                          struct peak *out, size_t *first, size_t *last, size_t max)
 {
-        double eps = 0.05 + 0.02 * t;
-        size_t lo_cnt, hi_cnt, l = 0, r = n;
+        uint64_t total = 0;
+        size_t found = 0;
 
-        while (l < r) {                 /* lo <= t + eps */
-                size_t m = (l + r) / 2;
-                if (los[m] <= t + eps)
-                        l = m + 1;
-                else
-                        r = m;
+        for (size_t i = 0; i < nbins; i++)
+                total += cnt[i];
+        while (found < max) {
+                size_t lo = nbins, hi = 0, bi = 0, bj = 0, j = 0;
+                uint64_t rem = 0, run = 0, best = 0;
+                for (size_t i = 0; i < nbins; i++)
+                        if (cnt[i]) {
+                                rem += cnt[i];
+                                if (lo == nbins)
+                                        lo = i;
+                                hi = i;
+                        }
+                if (rem < min_count)
+                        break;
+                for (size_t i = lo; i <= hi; i++) {     /* fullest window */
+                        double e = cluster_bin_edge(i);
+                        if (j < i)
+                                j = i, run = 0;
+                        while (j <= hi && cluster_bin_edge(j) <= e + window(e))
+                                run += cnt[j++];
+                        if (run > best)
+                                best = run, bi = i, bj = j;
+                        run -= cnt[i];
+                }
+                if (best < min_count || (double)best < min_share * (double)total)
+                        break;
+                double range = lg(cluster_bin_edge(hi + 1)) - lg(cluster_bin_edge(lo));
+                double w = lg(cluster_bin_edge(bj)) - lg(cluster_bin_edge(bi));
+                double rest = range - w;
+                if (rest > w && (double)best / w < 3.0 * (double)(rem - best) / rest)
+                        break;
+                double s1 = 0, s2 = 0;
+                size_t fb = bj, lb = bi;
+                for (size_t k = bi; k < bj; k++) {
+                        if (!cnt[k])
+                                continue;
+                        s1 += sum[k];
+                        s2 += sq[k];
+                        if (fb == bj)
+                                fb = k;
+                        lb = k;
+                }
+                struct peak *p = &out[found];
+                p->count = best;
+                p->center = s1 / (double)best;
+                p->spread = sqrt(fmax(0, s2 / (double)best - p->center * p->center));
+                p->lo = sum[fb] / cnt[fb];
+                p->hi = sum[lb] / cnt[lb];
+                if (p->center >= min_center) {
+                        if (first)
+                                first[found] = fb;
+                        if (last)
+                                last[found] = lb;
+                        found++;
+                }
+                for (size_t k = bi; k < bj; k++)
+                        cnt[k] = 0;
         }
-        lo_cnt = l;
-        l = 0, r = n;
-        while (l < r) {                 /* hi < t - eps */
-                size_t m = (l + r) / 2;
-                if (his[m] < t - eps)
-                        l = m + 1;
-                else
-                        r = m;
-        }
-        hi_cnt = l;
-        return lo_cnt > hi_cnt ? lo_cnt - hi_cnt : 0;
+        return found;
 }
 
-size_t cluster_stab(const double *lo, const double *hi, size_t n, size_t min_count,
-                    double min_share, struct peak *out, size_t max)
+double cluster_bin_edge(size_t i)
 {
-        double *l = malloc((n ? n : 1) * sizeof *l), *h = malloc((n ? n : 1) * sizeof *h);
-        double *sl = malloc((n ? n : 1) * sizeof *sl), *sh = malloc((n ? n : 1) * sizeof *sh);
-        size_t nrem = n, found = 0;
+        return CLUSTER_BIN_BASE * pow(CLUSTER_BIN_RATIO, (double)i);
+}
 
-        if (!l || !h || !sl || !sh)
-                goto out;
-        memcpy(l, lo, n * sizeof *l);
-        memcpy(h, hi, n * sizeof *h);
-        while (found < max && nrem >= min_count) {
-                size_t best = 0, k = 0;
-                double bt = 0, cmin = INFINITY, cmax = -INFINITY;
-                memcpy(sl, l, nrem * sizeof *sl);
-                memcpy(sh, h, nrem * sizeof *sh);
-                qsort(sl, nrem, sizeof *sl, cmp_double);
-                qsort(sh, nrem, sizeof *sh, cmp_double);
+size_t cluster_bin_of(double v)
+{
+        if (!(v > CLUSTER_BIN_BASE))
+                return 0;
+        return (size_t)(log(v / CLUSTER_BIN_BASE) / log(CLUSTER_BIN_RATIO));
+}
+
+/* Weight of the intervals covering t (with slack). */
+static double covering(const double *lo, const double *hi, const uint32_t *w, const char *gone,
+                       size_t n, double t)
+{
+        double eps = 0.05 + 0.02 * t, c = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (!gone[i] && lo[i] <= t + eps && hi[i] >= t - eps)
+                        c += w ? w[i] : 1;
+        return c;
+}
+
+size_t cluster_stab(const double *lo, const double *hi, const uint32_t *w, size_t n,
+                    size_t min_count, double min_share, struct peak *out, size_t max)
+{
+        char *gone = calloc(n ? n : 1, 1);
+        double total = 0;
+        size_t found = 0;
+
+        if (!gone)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                total += w ? w[i] : 1;
+        while (found < max) {
+                double best = 0, bt = 0, cmin = INFINITY, cmax = -INFINITY, k = 0;
                 /* candidates: every bound; ties go to the later one ("gave up by") */
-                for (size_t i = 0; i < 2 * nrem; i++) {
-                        double t = i < nrem ? sl[i] : sh[i - nrem];
-                        size_t c = covering(sl, sh, nrem, t);
+                for (size_t i = 0; i < 2 * n; i++) {
+                        double t = i < n ? lo[i] : hi[i - n];
+                        double c;
+                        if (gone[i % n])
+                                continue;
+                        c = covering(lo, hi, w, gone, n, t);
                         if (c > best || (c == best && t > bt))
                                 best = c, bt = t;
                 }
-                if (best < min_count || (double)best < min_share * (double)n)
+                if (best < (double)min_count || best < min_share * total)
                         break;
                 double eps = 0.05 + 0.02 * bt;
-                for (size_t i = 0; i < nrem;) {
-                        if (l[i] <= bt + eps && h[i] >= bt - eps) {
-                                if (l[i] > cmax)
-                                        cmax = l[i];
-                                if (h[i] < cmin)
-                                        cmin = h[i];
-                                l[i] = l[nrem - 1];
-                                h[i] = h[nrem - 1];
-                                nrem--, k++;
-                        } else {
-                                i++;
+                for (size_t i = 0; i < n; i++)
+                        if (!gone[i] && lo[i] <= bt + eps && hi[i] >= bt - eps) {
+                                cmax = fmax(cmax, lo[i]);
+                                cmin = fmin(cmin, hi[i]);
+                                k += w ? w[i] : 1;
+                                gone[i] = 1;
                         }
-                }
-                out[found].count = k;
+                out[found].count = (size_t)k;
                 out[found].lo = cmax < cmin ? cmax : cmin;
                 out[found].hi = cmin;
                 out[found].center = cmin;
                 out[found].spread = cmin > cmax ? (cmin - cmax) / 2 : 0;
                 found++;
         }
-out:
-        free(l);
-        free(h);
-        free(sl);
-        free(sh);
+        free(gone);
         return found;
 }
 

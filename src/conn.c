@@ -67,7 +67,7 @@ static uint64_t ep_mix(uint64_t h, const struct endpoint *e)
         return h * 0x165667b19e3779f9ULL;
 }
 
-static uint64_t tuple_hash(const struct endpoint *a, const struct endpoint *b)
+uint64_t conn_tuple_hash(const struct endpoint *a, const struct endpoint *b)
 {
         uint64_t h;
 
@@ -189,7 +189,7 @@ void conn_table_destroy(struct conn_table *t)
 static uint32_t *bucket_of(struct conn_table *t, const struct endpoint *a,
                            const struct endpoint *b)
 {
-        return &t->buckets[tuple_hash(a, b) & (t->nbuckets - 1)];
+        return &t->buckets[conn_tuple_hash(a, b) & (t->nbuckets - 1)];
 }
 
 /* Double the buckets when the load passes 1 (amortised O(1) per insert). */
@@ -203,7 +203,7 @@ static void table_grow(struct conn_table *t)
                 uint32_t i = t->buckets[b];
                 while (i) {
                         struct conn *c = at(t, i);
-                        uint32_t next = c->hnext, *head = &nb[tuple_hash(&c->cli, &c->srv) & (n - 1)];
+                        uint32_t next = c->hnext, *head = &nb[conn_tuple_hash(&c->cli, &c->srv) & (n - 1)];
                         c->hnext = *head;
                         *head = i;
                         i = next;

@@ -1,12 +1,14 @@
-/* main.c - command line and the packet loop: capture -> decode -> state
- * machine (with its connection table) -> report.  Owns the options, the
- * list of finished records and the exit code; analyses nothing itself. */
+/* main.c - command line: options, inputs, the packet loop feeding the
+ * analysis (analysis.c: decode -> state machine -> detectors -> report),
+ * the CI gate and the exit code.  Analyses nothing itself. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis.h"
 #include "capture.h"
 #include "config.h"
 #include "conn.h"
@@ -24,29 +26,11 @@
 #define EXIT_PARTIAL    4       /* an input ended with a read error; the report covers what was read */
 #define EXIT_FINDINGS   5       /* --fail-on / --max: more findings than allowed */
 
-enum fmt { FMT_TEXT, FMT_JSON, FMT_JSONL };
-
 struct opts {
-        enum fmt format;
-        int verbose;
-        struct conn_limits lim;
-        double min_idle;                /* s, see RS_MIN_IDLE_S */
-        size_t cluster_min;             /* see RS_CLUSTER_MIN_COUNT */
+        struct rs_config cfg;
         long gate[DET_NKINDS];          /* most connections allowed per kind, -1 = no gate */
         const char **files;
         size_t nfiles;
-};
-
-struct results {                /* finished records, in finishing order */
-        struct conn *v;
-        size_t n, cap;
-        int nomem;
-        /* for --format jsonl: each record is written as it finishes */
-        enum fmt format;
-        const struct tcpsm *sm;
-        int64_t now;            /* packet clock, ns */
-        double min_idle;
-        int write_err;
 };
 
 static void usage(FILE *out)
@@ -175,11 +159,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 switch (ch) {
                 case 'F':
                         if (strcmp(optarg, "text") == 0)
-                                o->format = FMT_TEXT;
+                                o->cfg.format = FMT_TEXT;
                         else if (strcmp(optarg, "json") == 0)
-                                o->format = FMT_JSON;
+                                o->cfg.format = FMT_JSON;
                         else if (strcmp(optarg, "jsonl") == 0)
-                                o->format = FMT_JSONL;
+                                o->cfg.format = FMT_JSONL;
                         else {
                                 fprintf(stderr, "rstscope: unknown format '%s' (text, json, jsonl)\n",
                                         optarg);
@@ -190,13 +174,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                         o->files[o->nfiles++] = optarg;
                         break;
                 case 'v':
-                        o->verbose++;
+                        o->cfg.verbose++;
                         break;
                 case O_IDLE:
                 case O_HALFOPEN:
                 case O_LINGER: {
-                        int64_t *dst = ch == O_IDLE ? &o->lim.idle_ns :
-                                       ch == O_HALFOPEN ? &o->lim.halfopen_ns : &o->lim.linger_ns;
+                        int64_t *dst = ch == O_IDLE ? &o->cfg.lim.idle_ns :
+                                       ch == O_HALFOPEN ? &o->cfg.lim.halfopen_ns : &o->cfg.lim.linger_ns;
                         if (parse_seconds(optarg, dst) < 0) {
                                 fprintf(stderr, "rstscope: bad number of seconds '%s'\n", optarg);
                                 return EXIT_USAGE;
@@ -209,7 +193,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                                 fprintf(stderr, "rstscope: bad number of seconds '%s'\n", optarg);
                                 return EXIT_USAGE;
                         }
-                        o->min_idle = (double)ns / 1e9;
+                        o->cfg.min_idle = (double)ns / 1e9;
                         break;
                 }
                 case O_CLMIN: {
@@ -219,7 +203,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                                 fprintf(stderr, "rstscope: bad --cluster-min '%s' (2 or more)\n", optarg);
                                 return EXIT_USAGE;
                         }
-                        o->cluster_min = v;
+                        o->cfg.cluster_min = v;
                         break;
                 }
                 case O_FAILON:
@@ -237,7 +221,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                                 fprintf(stderr, "rstscope: bad --max-conns '%s'\n", optarg);
                                 return EXIT_USAGE;
                         }
-                        o->lim.max_conns = (uint32_t)v;
+                        o->cfg.lim.max_conns = (uint32_t)v;
                         break;
                 }
                 case 'h':
@@ -271,81 +255,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         return EXIT_OK;
 }
 
-static struct det_opts det_opts_now(const struct results *r, int flags_only)
-{
-        struct det_opts d = { .min_idle_s = r->min_idle, .flags_only = flags_only,
-                              .capture_end = r->now };
-        return d;
-}
-
-static void on_finish(struct conn *c, void *ctx)
-{
-        struct results *r = ctx;
-
-        if (r->format == FMT_JSONL) {
-                /* streamed as it ends: "SYN/FIN/RST only" is judged on what
-                 * was seen so far */
-                int fo = r->sm->st.segments > 0 && r->sm->st.flagless == 0;
-                struct det_opts d = det_opts_now(r, fo);
-                struct det_result dr;
-                detect_conn(c, &d, &dr);
-                if (report_jsonl_conn(stdout, c, &dr, fo) < 0)
-                        r->write_err = 1;
-        }
-
-        if (r->n == r->cap) {
-                size_t ncap = r->cap ? r->cap * 2 : 1024;
-                struct conn *nv = realloc(r->v, ncap * sizeof *nv);
-                if (!nv) {
-                        r->nomem = 1;
-                        return;
-                }
-                r->v = nv;
-                r->cap = ncap;
-        }
-        r->v[r->n++] = *c;
-}
-
-static int by_id(const void *a, const void *b)
-{
-        const struct conn *x = a, *y = b;
-        return x->id < y->id ? -1 : x->id > y->id;
-}
-
-/* Findings of every record (with the final verdict on SYN/FIN/RST-only)
- * and the summary across them. */
-static int analyse(const struct results *res, struct report *rep, const struct opts *o,
-                   struct summary *sum, struct det_result **det)
-{
-        struct det_opts d = det_opts_now(res, rep->flags_only);
-        struct summary_opts so = { .min_count = o->cluster_min, .min_share = RS_CLUSTER_MIN_SHARE,
-                                   .min_center = RS_CLUSTER_MIN_CENTER_S,
-                                   .max_servers = RS_CLUSTER_MAX_SERVERS };
-
-        *det = calloc(res->n ? res->n : 1, sizeof **det);
-        if (!*det) {
-                fprintf(stderr, "rstscope: out of memory\n");
-                return EXIT_INTERNAL;
-        }
-        for (size_t i = 0; i < res->n; i++)
-                detect_conn(&res->v[i], &d, &(*det)[i]);
-        if (summary_build(sum, res->v, *det, res->n, &so) < 0) {
-                fprintf(stderr, "rstscope: out of memory\n");
-                return EXIT_INTERNAL;
-        }
-        rep->det = *det;
-        rep->sum = sum;
-        return EXIT_OK;
-}
-
 /* --fail-on / --max: one line per exceeded kind on stderr. */
 static int gate_failed(const struct opts *o, const struct summary *sum)
 {
         int failed = 0;
 
         for (int k = 0; k < DET_NKINDS; k++)
-                if (o->gate[k] >= 0 && sum->kind_conns[k] > (size_t)o->gate[k]) {
-                        fprintf(stderr, "rstscope: %zu connection%s with %s (at most %ld allowed)\n",
+                if (o->gate[k] >= 0 && sum->kind_conns[k] > (uint64_t)o->gate[k]) {
+                        fprintf(stderr, "rstscope: %" PRIu64 " connection%s with %s (at most %ld allowed)\n",
                                 sum->kind_conns[k], sum->kind_conns[k] == 1 ? "" : "s",
                                 detect_kind_name((enum finding_kind)k), o->gate[k]);
                         failed = 1;
@@ -355,23 +272,16 @@ static int gate_failed(const struct opts *o, const struct summary *sum)
 
 int main(int argc, char **argv)
 {
-        struct opts o = { .format = FMT_TEXT, .lim = {
+        struct opts o = { .cfg = { .format = FMT_TEXT, .lim = {
                 .idle_ns = (int64_t)RS_IDLE_TIMEOUT_S * 1000000000,
                 .halfopen_ns = (int64_t)RS_HALFOPEN_TIMEOUT_S * 1000000000,
                 .linger_ns = (int64_t)RS_CLOSE_LINGER_S * 1000000000,
                 .max_conns = RS_MAX_CONNS }, .min_idle = RS_MIN_IDLE_S,
-                .cluster_min = RS_CLUSTER_MIN_COUNT };
+                .cluster_min = RS_CLUSTER_MIN_COUNT, .spool_mem = RS_SPOOL_MEM } };
         struct capture cap;
-        struct results res = { 0 };
-        struct tcpsm sm = { 0 };
-        struct report rep = { 0 };
-        struct summary sum = { 0 };
-        struct det_result *det = NULL;
+        struct analysis *an;
         struct packet pkt;
-        struct segment seg;
         char err[PCAP_ERRBUF_SIZE + 512];
-        int64_t now = INT64_MIN, swept = 0;
-        int any = 0;
         int rc;
 
         for (int k = 0; k < DET_NKINDS; k++)
@@ -386,80 +296,33 @@ int main(int argc, char **argv)
                 free(o.files);
                 return strcmp(err, "out of memory") ? EXIT_INPUT : EXIT_INTERNAL;
         }
-        sm.table = conn_table_create(&o.lim, on_finish, &res);
-        if (!sm.table) {
+        if (!(an = analysis_create(&o.cfg, stdout))) {
                 fprintf(stderr, "rstscope: out of memory\n");
+                capture_close(&cap);
+                free(o.files);
                 return EXIT_INTERNAL;
         }
-        sm.linger_ns = o.lim.linger_ns;
-        sm.idle_ns = o.lim.idle_ns;
-        res.format = o.format;
-        res.sm = &sm;
-        res.min_idle = o.min_idle;
-
-        while (capture_next(&cap, &pkt)) {
-                enum dec_result dr = decode_frame(pkt.in->linktype, pkt.data, pkt.caplen,
-                                                  pkt.len, &seg);
-                pkt.in->errors[dr]++;
-                if (pkt.ts > now)
-                        now = res.now = pkt.ts;
-                if (rep.first == 0 || pkt.ts < rep.first)
-                        rep.first = pkt.ts;
-                if (dr != DEC_TCP)
-                        continue;
-                pkt.in->tcp_packets++;
-                seg.ts = pkt.ts;
-                /* the packet clock drives expiry, at most once a second */
-                if (!any || now - swept >= 1000000000) {
-                        any = 1;
-                        conn_table_expire(sm.table, now);
-                        swept = now;
-                }
-                tcpsm_on_segment(&sm, &seg);
-        }
-        conn_table_flush(sm.table);
-        rep.last = now == INT64_MIN ? 0 : now;
-
+        while (capture_next(&cap, &pkt))
+                analysis_packet(an, pkt.in, pkt.ts, pkt.data, pkt.caplen, pkt.len);
         for (size_t i = 0; i < cap.nin; i++)
                 if (cap.in[i].truncated)
                         fprintf(stderr, "rstscope: %s: capture ends early: %s\n",
                                 cap.in[i].name, cap.in[i].error);
-        if (res.nomem || sm.st.nomem)
-                fprintf(stderr, "rstscope: warning: out of memory, some connections are missing\n");
-
-        if (res.n)
-                qsort(res.v, res.n, sizeof *res.v, by_id);
-        rep.cap = &cap;
-        rep.conns = res.v;
-        rep.nconns = res.n;
-        rep.st = &sm.st;
-        rep.flags_only = sm.st.segments > 0 && sm.st.flagless == 0;
-        rep.evicted = conn_table_evicted(sm.table);
-        rep.verbose = o.verbose;
-        rc = analyse(&res, &rep, &o, &sum, &det);
-        if (rc == EXIT_OK) {
-                if (o.format == FMT_JSON)
-                        rc = report_json(stdout, &rep) < 0 ? EXIT_INTERNAL : EXIT_OK;
-                else if (o.format == FMT_JSONL)
-                        rc = report_jsonl_end(stdout, &rep) < 0 || res.write_err ?
-                             EXIT_INTERNAL : EXIT_OK;
-                else
-                        report_text(stdout, &rep);
-        }
+        rc = analysis_end(an, &cap) < 0 ? EXIT_INTERNAL : EXIT_OK;
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 fprintf(stderr, "rstscope: cannot write output: %s\n", strerror(errno));
                 rc = EXIT_INTERNAL;
         }
-        if (rc == EXIT_OK && gate_failed(&o, &sum))
+        if (analysis_incomplete(an))
+                fprintf(stderr, "rstscope: warning: out of memory, some connections are missing\n");
+        if (rc == EXIT_OK && gate_failed(&o, analysis_summary(an)))
                 rc = EXIT_FINDINGS;
-        if (rc == EXIT_OK && (capture_truncated(&cap) || res.nomem || sm.st.nomem))
-                rc = capture_truncated(&cap) ? EXIT_PARTIAL : EXIT_INTERNAL;
-
-        summary_free(&sum);
-        free(det);
-        conn_table_destroy(sm.table);
+        if (rc == EXIT_OK && capture_truncated(&cap))
+                rc = EXIT_PARTIAL;
+        if (rc == EXIT_OK && analysis_incomplete(an))
+                rc = EXIT_INTERNAL;
+        analysis_destroy(an);
         capture_close(&cap);
-        free(res.v);
         free(o.files);
         return rc;
 }

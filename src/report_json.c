@@ -12,9 +12,6 @@
 
 #define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(16))
 
-static const char *const state_keys[] = {
-        "S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH",
-};
 static const char *const close_keys[5] = {
         "client_fin", "client_rst", "server_fin", "server_rst", "none",
 };
@@ -32,12 +29,11 @@ static json_t *jdur(int64_t ns)
         return json_real((double)((ns + 500) / 1000) / 1e6);
 }
 
-static json_t *jendpoint(const struct conn *c, int side)
+static json_t *jendpoint(int family, const struct endpoint *e)
 {
         char ip[64];
 
-        return json_pack("{s:s, s:i}", "ip", report_ip(c, side, ip, sizeof ip),
-                         "port", (json_int_t)(side == CLIENT ? c->cli.port : c->srv.port));
+        return json_pack("{s:s, s:i}", "ip", report_ip(family, e, ip, sizeof ip), "port", (int)e->port);
 }
 
 static json_t *jmark(const struct pkt_mark *m)
@@ -136,8 +132,8 @@ static json_t *jconn(const struct conn *c, const struct det_result *d, int flags
                          " s:{s:s?, s:s?, s:o}, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o,"
                          " s:s, s:s, s:o, s:o, s:o}",
                          "id", (json_int_t)c->id,
-                         "client", jendpoint(c, CLIENT),
-                         "server", jendpoint(c, SERVER),
+                         "client", jendpoint(c->family, &c->cli),
+                         "server", jendpoint(c->family, &c->srv),
                          "first", jtime(c->first),
                          "last", jtime(c->last),
                          "duration_s", jdur(c->end - c->first),
@@ -193,38 +189,26 @@ static json_t *jinputs(const struct report *r)
 
 static json_t *jsummary(const struct report *r)
 {
-        json_t *bs = json_object(), *bc = json_object();
-        size_t cl[5];
+        const struct summary *sum = r->sum;
+        json_t *bs = json_object(), *bc = json_object(), *fk = json_object();
 
-        for (size_t k = 0; k < sizeof state_keys / sizeof state_keys[0]; k++)
-                json_object_set_new(bs, state_keys[k], json_integer(0));
-        for (size_t i = 0; i < r->nconns; i++) {
-                const char *s = tcpsm_conn_state(&r->conns[i]);
-                json_object_set_new(bs, s, json_integer(json_integer_value(json_object_get(bs, s)) + 1));
-        }
-        json_t *fk = json_object();
-
-        report_close_counts(r, cl);
+        for (size_t k = 0; k < SUM_NSTATES; k++)
+                json_object_set_new(bs, summary_state_name(k), json_integer((json_int_t)sum->states[k]));
         for (int k = 0; k < 5; k++)
-                json_object_set_new(bc, close_keys[k], json_integer((json_int_t)cl[k]));
+                json_object_set_new(bc, close_keys[k], json_integer((json_int_t)sum->closes[k]));
         for (int k = 0; k < DET_NKINDS; k++)
                 json_object_set_new(fk, detect_kind_name((enum finding_kind)k),
-                                    json_integer((json_int_t)r->sum->kind_conns[k]));
-        return json_pack("{s:I, s:o, s:o, s:o, s:I}", "connections", (json_int_t)r->nconns,
+                                    json_integer((json_int_t)sum->kind_conns[k]));
+        return json_pack("{s:I, s:o, s:o, s:o, s:I}", "connections", (json_int_t)sum->nconns,
                          "by_state", bs, "by_close", bc, "findings", fk,
                          "duplicates", (json_int_t)r->st->duplicates);
 }
 
 static json_t *jserver(const struct report *r, int server)
 {
-        char ip[64];
-        const struct conn *c;
-
         if (server < 0)
                 return json_null();
-        c = r->sum->servers[server].rep;
-        return json_pack("{s:s, s:i}", "ip", report_ip(c, SERVER, ip, sizeof ip),
-                         "port", (int)c->srv.port);
+        return jendpoint(r->sum->servers[server].family, &r->sum->servers[server].ep);
 }
 
 static const char *how_name(int how) { return how == HOW_RST ? "rst" : how == HOW_FIN ? "fin" : NULL; }
@@ -238,7 +222,7 @@ static json_t *jcluster(const struct report *r, const struct sum_cluster *k)
                                                         "seconds", k->likely[i]->seconds,
                                                         "source", k->likely[i]->source));
         for (size_t i = 0; i < k->nexamples; i++)
-                json_array_append_new(ex, json_integer((json_int_t)r->conns[k->examples[i]].id));
+                json_array_append_new(ex, json_integer((json_int_t)k->ex[i].id));
         return json_pack("{s:s, s:s, s:s?, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}",
                          "measure", cluster_measure_name(k->measure),
                          "closing_side", side_name(k->side), "how", how_name(k->how),
@@ -293,7 +277,7 @@ static int put(FILE *out, const char *key, json_t *v)
         return rc;
 }
 
-int report_json(FILE *out, const struct report *r)
+int report_json_head(FILE *out, const struct report *r)
 {
         int rc = 0;
 
@@ -302,34 +286,37 @@ int report_json(FILE *out, const struct report *r)
         fputc(',', out);
         rc |= put(out, "inputs", jinputs(r));
         fputc(',', out);
-        rc |= put(out, "capture", json_pack("{s:o, s:o, s:b}", "first", jtime(r->first),
-                                            "last", jtime(r->last), "flags_only", r->flags_only));
+        rc |= put(out, "capture", json_pack("{s:o, s:o, s:b, s:o}", "first", jtime(r->first),
+                                            "last", jtime(r->last), "flags_only", r->flags_only,
+                                            "shard", r->shard_n ? json_pack("{s:i, s:i}", "i",
+                                            (int)r->shard_i, "n", (int)r->shard_n) : json_null()));
         fputc(',', out);
         rc |= put(out, "summary", jsummary(r));
         fputc(',', out);
         rc |= put(out, "clusters", jclusters(r));
         fputc(',', out);
         rc |= put(out, "distributions", jdists(r));
-        fputs(",\"connections\":[", out);
-        for (size_t i = 0; i < r->nconns; i++) {
-                fputs(i ? ",\n" : "\n", out);
-                rc |= put(out, NULL, jconn(&r->conns[i], &r->det[i], r->flags_only));
-        }
-        fputs("\n]}\n", out);
+        fputs(",\"connections\":[\n", out);
         return rc ? -1 : 0;
 }
 
-int report_jsonl_conn(FILE *out, const struct conn *c, const struct det_result *d, int flags_only)
+void report_json_tail(FILE *out)
+{
+        fputs("\n]}\n", out);
+}
+
+char *report_json_conn(const struct conn *c, const struct det_result *d, int flags_only, int with_type)
 {
         json_t *o = jconn(c, d, flags_only);
+        char *s;
 
         if (!o)
-                return -1;
-        json_object_set_new(o, "type", json_string("connection"));
-        if (put(out, NULL, o) < 0)
-                return -1;
-        fputc('\n', out);
-        return fflush(out) == 0 ? 0 : -1;
+                return NULL;
+        if (with_type)
+                json_object_set_new(o, "type", json_string("connection"));
+        s = json_dumps(o, JSON_FLAGS);
+        json_decref(o);
+        return s;
 }
 
 int report_jsonl_end(FILE *out, const struct report *r)

@@ -1,7 +1,9 @@
-/* report_text.c - the human-readable report: inputs, capture span, a
- * summary by Zeek conn_state and by who closed how, then an aligned table
- * of connections (more columns with -v).  Also the helpers both writers
- * share.  Reads records; computes nothing the state machine owns. */
+/* report_text.c - the human-readable report: inputs, capture span, the
+ * findings ranked by connections affected (histogram, likely cause,
+ * remedy, examples, a tcpdump filter), clusters, distributions, a summary
+ * by Zeek conn_state and by who closed how, then one table row per
+ * connection (more columns with -v).  Reads records and the summary;
+ * computes nothing the state machine or the detectors own. */
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <math.h>
@@ -11,20 +13,13 @@
 
 #include "report.h"
 
-static const char *const state_names[] = {
-        "S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH",
-};
-#define NSTATES (sizeof state_names / sizeof state_names[0])
-
 static const char *const close_names[5] = {
         "client FIN", "client RST", "server FIN", "server RST", "none",
 };
 
-const char *report_ip(const struct conn *c, int side, char *buf, size_t len)
+const char *report_ip(int family, const struct endpoint *e, char *buf, size_t len)
 {
-        const struct endpoint *e = side == CLIENT ? &c->cli : &c->srv;
-
-        if (!inet_ntop(c->family == 6 ? AF_INET6 : AF_INET, e->addr, buf, (socklen_t)len))
+        if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, e->addr, buf, (socklen_t)len))
                 snprintf(buf, len, "?");
         return buf;
 }
@@ -37,13 +32,6 @@ static size_t close_index(const struct conn *c)
         if (ci.by < 0)
                 return 4;
         return (size_t)(ci.by * 2 + (ci.how == HOW_RST));
-}
-
-void report_close_counts(const struct report *r, size_t counts[5])
-{
-        memset(counts, 0, 5 * sizeof counts[0]);
-        for (size_t i = 0; i < r->nconns; i++)
-                counts[close_index(&r->conns[i])]++;
 }
 
 /* "2024-03-01 12:00:00.123456 UTC" (date_too) or "12:00:00.123456". */
@@ -115,28 +103,25 @@ static void text_capture(FILE *out, const struct report *r)
 
 static void text_summary(FILE *out, const struct report *r)
 {
-        size_t st[NSTATES] = { 0 }, cl[5];
+        const struct summary *sum = r->sum;
         int first = 1;
 
-        for (size_t i = 0; i < r->nconns; i++) {
-                const char *s = tcpsm_conn_state(&r->conns[i]);
-                for (size_t k = 0; k < NSTATES; k++)
-                        if (strcmp(s, state_names[k]) == 0)
-                                st[k]++;
-        }
-        fprintf(out, "\n%zu connection%s\n", r->nconns, r->nconns == 1 ? "" : "s");
-        if (!r->nconns)
+        fprintf(out, "\n%" PRIu64 " connection%s", sum->nconns, sum->nconns == 1 ? "" : "s");
+        if (r->shard_n)
+                fprintf(out, " in shard %u/%u", r->shard_i, r->shard_n);
+        fputc('\n', out);
+        if (!sum->nconns)
                 return;
         fprintf(out, "  by state:");
-        for (size_t k = 0; k < NSTATES; k++)
-                if (st[k]) {
-                        fprintf(out, "%s %s %zu", first ? "" : ",", state_names[k], st[k]);
+        for (size_t k = 0; k < SUM_NSTATES; k++)
+                if (sum->states[k]) {
+                        fprintf(out, "%s %s %" PRIu64, first ? "" : ",", summary_state_name(k),
+                                sum->states[k]);
                         first = 0;
                 }
-        report_close_counts(r, cl);
         fprintf(out, "\n  by close:");
         for (int k = 0; k < 5; k++)
-                fprintf(out, "%s %s %zu", k ? "," : "", close_names[k], cl[k]);
+                fprintf(out, "%s %s %" PRIu64, k ? "," : "", close_names[k], sum->closes[k]);
         fputc('\n', out);
 }
 
@@ -156,61 +141,50 @@ static const char *close_label(const struct conn *c)
         }
 }
 
-static void fmt_endpoint(const struct conn *c, int side, char *buf, size_t len)
+static void fmt_ep(int family, const struct endpoint *e, char *buf, size_t len)
 {
         char ip[64];
-        const struct endpoint *e = side == CLIENT ? &c->cli : &c->srv;
 
-        report_ip(c, side, ip, sizeof ip);
-        if (c->family == 6)
-                snprintf(buf, len, "[%s]:%u", ip, e->port);
-        else
-                snprintf(buf, len, "%s:%u", ip, e->port);
+        report_ip(family, e, ip, sizeof ip);
+        snprintf(buf, len, family == 6 ? "[%s]:%u" : "%s:%u", ip, e->port);
 }
 
-static void text_table(FILE *out, const struct report *r)
-{
-        int wc = 6, ws = 6;
-        char cb[80], sb[80], tb[64], hist[RS_HISTORY_MAX + 4];
+#define W_EP 21                 /* endpoint columns: an IPv4 address and port */
 
-        if (!r->nconns)
-                return;
-        for (size_t i = 0; i < r->nconns; i++) {
-                fmt_endpoint(&r->conns[i], CLIENT, cb, sizeof cb);
-                fmt_endpoint(&r->conns[i], SERVER, sb, sizeof sb);
-                if ((int)strlen(cb) > wc)
-                        wc = (int)strlen(cb);
-                if ((int)strlen(sb) > ws)
-                        ws = (int)strlen(sb);
+size_t report_text_row(const struct conn *c, int verbose, int flags_only, char *buf, size_t len)
+{
+        char cb[80], sb[80], tb[64], hist[RS_HISTORY_MAX + 4], pk[32], rtt[16];
+        int64_t r = tcpsm_rtt_ns(c);
+        int n;
+
+        fmt_ep(c->family, &c->cli, cb, sizeof cb);
+        fmt_ep(c->family, &c->srv, sb, sizeof sb);
+        n = snprintf(buf, len, "%4" PRIu64 " %-*s %-*s %9.3f %-6s %-10s", c->id, W_EP, cb, W_EP, sb,
+                     (double)(c->end - c->first) / 1e9, tcpsm_conn_state(c), close_label(c));
+        if (verbose && n >= 0 && (size_t)n < len) {
+                snprintf(pk, sizeof pk, "%u/%u", c->s[CLIENT].pkts, c->s[SERVER].pkts);
+                if (r >= 0)
+                        snprintf(rtt, sizeof rtt, "%.3f", (double)r / 1e6);
+                else
+                        snprintf(rtt, sizeof rtt, "-");
+                n += snprintf(buf + n, len - (size_t)n, " %-15s %-10s %8s %11s %11" PRIu64 " %11" PRIu64 "  %s",
+                              fmt_time(c->first, 0, tb, sizeof tb), tcpsm_handshake(c), rtt, pk,
+                              tcpsm_bytes(c, CLIENT), tcpsm_bytes(c, SERVER),
+                              tcpsm_history(c, flags_only, hist, sizeof hist));
         }
-        fprintf(out, "\n%4s %-*s %-*s %9s %-6s %-10s", "ID", wc, "CLIENT", ws, "SERVER",
+        return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+static void text_table_head(FILE *out, const struct report *r)
+{
+        if (!r->sum->nconns)
+                return;
+        fprintf(out, "\n%4s %-*s %-*s %9s %-6s %-10s", "ID", W_EP, "CLIENT", W_EP, "SERVER",
                 "DUR(s)", "STATE", "CLOSE");
         if (r->verbose)
                 fprintf(out, " %-15s %-10s %8s %11s %11s %s", "START", "HANDSHAKE", "RTT(ms)",
                         "PKTS c/s", "BYTES c", "BYTES s  HISTORY");
         fputc('\n', out);
-        for (size_t i = 0; i < r->nconns; i++) {
-                const struct conn *c = &r->conns[i];
-                char pk[32];
-                fmt_endpoint(c, CLIENT, cb, sizeof cb);
-                fmt_endpoint(c, SERVER, sb, sizeof sb);
-                fprintf(out, "%4" PRIu64 " %-*s %-*s %9.3f %-6s %-10s", c->id, wc, cb, ws, sb,
-                        (double)(c->end - c->first) / 1e9, tcpsm_conn_state(c), close_label(c));
-                if (r->verbose) {
-                        snprintf(pk, sizeof pk, "%u/%u", c->s[CLIENT].pkts, c->s[SERVER].pkts);
-                        tcpsm_history(c, r->flags_only, hist, sizeof hist);
-                        fprintf(out, " %-15s %-10s ", fmt_time(c->first, 0, tb, sizeof tb),
-                                tcpsm_handshake(c));
-                        if (tcpsm_rtt_ns(c) >= 0)
-                                fprintf(out, "%8.3f", (double)tcpsm_rtt_ns(c) / 1e6);
-                        else
-                                fprintf(out, "%8s", "-");
-                        fprintf(out, " %11s %11" PRIu64 " %11" PRIu64 "  %s", pk,
-                                tcpsm_bytes(c, CLIENT), tcpsm_bytes(c, SERVER),
-                                hist);
-                }
-                fputc('\n', out);
-        }
 }
 
 /* ---- findings ---- */
@@ -236,30 +210,27 @@ static const char *fmt_val(double v, char *buf)
         return buf;
 }
 
-static void text_histogram(FILE *out, double *v, size_t n, const char *label)
+static void text_histogram(FILE *out, const struct hist *h, const char *label)
 {
-        struct dist_summary s;
-        size_t count[SUM_HIST_BINS], maxc = 0;
-        double edge[SUM_HIST_BINS];
-        size_t nb;
+        struct sum_dist d;
+        size_t maxc = 0;
         char a[32], b[32], q[5][24];
 
-        if (!n)
+        if (!h->n)
                 return;
-        dist_summarize(v, n, &s);
-        fprintf(out, "    %s: n=%zu min %s p50 %s p90 %s p99 %s max %s\n", label, s.n,
-                fmt_val(s.min, q[0]), fmt_val(s.p50, q[1]), fmt_val(s.p90, q[2]),
-                fmt_val(s.p99, q[3]), fmt_val(s.max, q[4]));
-        nb = dist_histogram(v, n, count, edge, SUM_HIST_BINS);
-        for (size_t i = 0; i < nb; i++)
-                if (count[i] > maxc)
-                        maxc = count[i];
-        for (size_t i = 0; i < nb; i++) {
-                int w = (int)((count[i] * 40 + maxc - 1) / maxc);
-                double hi = i + 1 < nb ? edge[i + 1] : dist_edge_next(edge[i]);
-                fprintf(out, "      %6s .. %-6s |%-40.*s| %zu\n", fmt_secs(edge[i], a, sizeof a),
+        summary_hist_dist(h, &d);
+        fprintf(out, "    %s: n=%zu min %s p50 %s p90 %s p99 %s max %s\n", label, d.s.n,
+                fmt_val(d.s.min, q[0]), fmt_val(d.s.p50, q[1]), fmt_val(d.s.p90, q[2]),
+                fmt_val(d.s.p99, q[3]), fmt_val(d.s.max, q[4]));
+        for (size_t i = 0; i < d.nbins; i++)
+                if (d.bin_count[i] > maxc)
+                        maxc = d.bin_count[i];
+        for (size_t i = 0; i < d.nbins; i++) {
+                int w = (int)((d.bin_count[i] * 40 + maxc - 1) / maxc);
+                double hi = i + 1 < d.nbins ? d.bin_edge[i + 1] : dist_edge_next(d.bin_edge[i]);
+                fprintf(out, "      %6s .. %-6s |%-40.*s| %zu\n", fmt_secs(d.bin_edge[i], a, sizeof a),
                         fmt_secs(hi, b, sizeof b), w,
-                        "########################################", count[i]);
+                        "########################################", d.bin_count[i]);
         }
 }
 
@@ -331,7 +302,7 @@ static void text_cluster_line(FILE *out, const struct report *r, const struct su
         const char *side = c->side == CLIENT ? "client" : "server";
 
         if (c->server >= 0)
-                fmt_endpoint(r->sum->servers[c->server].rep, SERVER, ep, sizeof ep);
+                fmt_ep(r->sum->servers[c->server].family, &r->sum->servers[c->server].ep, ep, sizeof ep);
         if (c->measure == M_CONNECT_GIVE_UP) {
                 fprintf(out, "%s%zu of %zu attempts%s%s gave up ", indent, c->pk.count, c->group_n,
                         ep[0] ? " to " : "", ep);
@@ -358,20 +329,40 @@ static void text_cluster_line(FILE *out, const struct report *r, const struct su
         fprintf(out, "%s  remedy: %s\n", indent, c->remedy);
 }
 
-static void text_example(FILE *out, const struct report *r, const struct conn *c, int filter)
+static void text_example(FILE *out, const struct report *r, const struct example *e, int filter)
 {
         char cb[96], sb[96], tb[64], a[64], b[64];
 
-        fmt_endpoint(c, CLIENT, cb, sizeof cb);
-        fmt_endpoint(c, SERVER, sb, sizeof sb);
-        fprintf(out, "    e.g. #%" PRIu64 " %s > %s at %s\n", c->id, cb, sb, fmt_time(c->first, 0, tb, sizeof tb));
+        fmt_ep(e->family, &e->cli, cb, sizeof cb);
+        fmt_ep(e->family, &e->srv, sb, sizeof sb);
+        fprintf(out, "    e.g. #%" PRIu64 " %s > %s at %s\n", e->id, cb, sb, fmt_time(e->first, 0, tb, sizeof tb));
         if (!filter)
                 return;
-        report_ip(c, CLIENT, a, sizeof a);
-        report_ip(c, SERVER, b, sizeof b);
+        report_ip(e->family, &e->cli, a, sizeof a);
+        report_ip(e->family, &e->srv, b, sizeof b);
         fprintf(out, "    look: tcpdump -nn -r %s 'host %s%s%s and tcp port %u and tcp port %u'\n",
                 strcmp(r->cap->in[0].name, "-") ? r->cap->in[0].name : "FILE", a,
-                strcmp(a, b) ? " and host " : "", strcmp(a, b) ? b : "", c->cli.port, c->srv.port);
+                strcmp(a, b) ? " and host " : "", strcmp(a, b) ? b : "", e->cli.port, e->srv.port);
+}
+
+static int by_id(const void *x, const void *y)
+{
+        const struct example *a = x, *b = y;
+        return (a->id > b->id) - (a->id < b->id);
+}
+
+/* Examples in first-packet order; the first with a tcpdump filter. */
+static void text_examples(FILE *out, const struct report *r, const struct example *ex, size_t n,
+                          int filter)
+{
+        struct example e[SUM_EXAMPLES];
+
+        if (n > SUM_EXAMPLES)
+                n = SUM_EXAMPLES;
+        memcpy(e, ex, n * sizeof *e);
+        qsort(e, n, sizeof *e, by_id);
+        for (size_t i = 0; i < n; i++)
+                text_example(out, r, &e[i], filter && i == 0);
 }
 
 static int by_kind_count(const void *x, const void *y, const struct summary *s)
@@ -384,16 +375,14 @@ static int by_kind_count(const void *x, const void *y, const struct summary *s)
 
 static void text_findings(FILE *out, const struct report *r)
 {
+        const struct summary *sum = r->sum;
         int order[DET_NKINDS], nk = 0;
-        double *v = malloc((r->nconns ? r->nconns : 1) * sizeof *v);
 
-        if (!v)
-                return;
         for (int k = 0; k < DET_NKINDS; k++)
-                if (r->sum->kind_conns[k])
+                if (sum->kind_conns[k])
                         order[nk++] = k;
         for (int i = 1; i < nk; i++)            /* insertion sort: six kinds */
-                for (int j = i; j > 0 && by_kind_count(&order[j], &order[j - 1], r->sum) < 0; j--) {
+                for (int j = i; j > 0 && by_kind_count(&order[j], &order[j - 1], sum) < 0; j--) {
                         int t = order[j];
                         order[j] = order[j - 1];
                         order[j - 1] = t;
@@ -402,40 +391,23 @@ static void text_findings(FILE *out, const struct report *r)
         for (int i = 0; i < nk; i++) {
                 enum finding_kind k = (enum finding_kind)order[i];
                 const struct kind_text *kt = &kind_texts[k];
-                const struct sum_cluster *cl = kind_cluster(r->sum, k);
-                size_t n = 0, ex = 0;
+                const struct sum_cluster *cl = kind_cluster(sum, k);
 
-                fprintf(out, "\n  %s: %zu of %zu connections (%.1f%%)", detect_kind_name(k),
-                        r->sum->kind_conns[k], r->nconns,
-                        100.0 * (double)r->sum->kind_conns[k] / (double)r->nconns);
-                if (r->sum->kind_inferred[k])
-                        fprintf(out, ", %zu inferred from sequence numbers", r->sum->kind_inferred[k]);
+                fprintf(out, "\n  %s: %" PRIu64 " of %" PRIu64 " connections (%.1f%%)", detect_kind_name(k),
+                        sum->kind_conns[k], sum->nconns,
+                        100.0 * (double)sum->kind_conns[k] / (double)sum->nconns);
+                if (sum->kind_inferred[k])
+                        fprintf(out, ", %" PRIu64 " inferred from sequence numbers", sum->kind_inferred[k]);
                 fprintf(out, "\n    %s\n", kt->what);
-                for (size_t c = 0; c < r->nconns; c++)
-                        for (int j = 0; j < r->det[c].n; j++) {
-                                const struct finding *f = &r->det[c].f[j];
-                                double x = k == DET_CONNECT_TIMEOUT ? f->b :
-                                           k == DET_DATA_AFTER_PEER_RST ? f->b : f->a;
-                                if (f->kind == k && !isnan(x)) {
-                                        v[n++] = x;
-                                        break;
-                                }
-                        }
                 if (kt->measure)
-                        text_histogram(out, v, n, kt->measure);
+                        text_histogram(out, &sum->kind_h[k], kt->measure);
                 if (cl)
                         text_cluster_line(out, r, cl, "    ");
                 else
                         fprintf(out, "    remedy: %s\n", kt->remedy);
-                for (size_t c = 0; c < r->nconns && ex < SUM_EXAMPLES; c++)
-                        for (int j = 0; j < r->det[c].n; j++)
-                                if (r->det[c].f[j].kind == k) {
-                                        text_example(out, r, &r->conns[c], ex == 0);
-                                        ex++;
-                                        break;
-                                }
+                text_examples(out, r, sum->kind_ex[k],
+                              sum->kind_conns[k] < SUM_EXAMPLES ? sum->kind_conns[k] : SUM_EXAMPLES, 1);
         }
-        free(v);
 }
 
 static void text_clusters(FILE *out, const struct report *r)
@@ -447,8 +419,7 @@ static void text_clusters(FILE *out, const struct report *r)
                 const struct sum_cluster *c = &r->sum->clusters[i];
                 fprintf(out, "  %s: ", cluster_measure_name(c->measure));
                 text_cluster_line(out, r, c, "");
-                for (size_t e = 0; e < c->nexamples; e++)
-                        text_example(out, r, &r->conns[c->examples[e]], 0);
+                text_examples(out, r, c->ex, c->nexamples, 0);
         }
 }
 
@@ -458,9 +429,11 @@ static void text_dists(FILE *out, const struct report *r)
 
         for (size_t i = 0; r->verbose && i < r->sum->ndists; i++) {
                 char ep[96];
+                const struct sum_server *sv;
                 if (r->sum->dists[i].server < 0)
                         continue;
-                fmt_endpoint(r->sum->servers[r->sum->dists[i].server].rep, SERVER, ep, sizeof ep);
+                sv = &r->sum->servers[r->sum->dists[i].server];
+                fmt_ep(sv->family, &sv->ep, ep, sizeof ep);
                 if ((int)strlen(ep) > w)
                         w = (int)strlen(ep);
         }
@@ -473,7 +446,8 @@ static void text_dists(FILE *out, const struct report *r)
                         fprintf(out, "\ndistributions (s):\n");
                 first = 0;
                 if (d->server >= 0)
-                        fmt_endpoint(r->sum->servers[d->server].rep, SERVER, ep, sizeof ep);
+                        fmt_ep(r->sum->servers[d->server].family, &r->sum->servers[d->server].ep, ep,
+                               sizeof ep);
                 char q[5][24];
                 fprintf(out, "  %-17s %s %s %-*s n=%-5zu min %s p50 %s p90 %s p99 %s max %s\n",
                         cluster_measure_name(d->measure), d->side == CLIENT ? "client" : "server",
@@ -483,16 +457,16 @@ static void text_dists(FILE *out, const struct report *r)
         }
 }
 
-void report_text(FILE *out, const struct report *r)
+void report_text_head(FILE *out, const struct report *r)
 {
         fprintf(out, "rstscope %s\n", RS_VERSION);
         text_inputs(out, r);
         text_capture(out, r);
-        if (r->sum && r->nconns) {
+        if (r->sum->nconns) {
                 text_findings(out, r);
                 text_clusters(out, r);
                 text_dists(out, r);
         }
         text_summary(out, r);
-        text_table(out, r);
+        text_table_head(out, r);
 }

@@ -1,8 +1,7 @@
-/* summary.c - aggregates per-connection detection results: connections per
- * finding kind, distributions of syn_to_close and idle_before_close per
- * (closing side, FIN/RST), overall and per server endpoint, and clusters
- * found in them (connect give-up times are clustered as intervals).  It
- * decides nothing about single connections; detect.c does. */
+/* summary.c - findings across connections, accumulated one finished
+ * connection at a time into counters and fine log histograms (so memory
+ * does not grow with the capture), then turned into distributions and
+ * clusters.  It judges nothing about single connections; detect.c does. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,75 +9,262 @@
 #include "summary.h"
 #include "tcpsm.h"
 
-struct item {                           /* one connection's intervals */
-        size_t idx;                     /* record index */
-        int server;                     /* server index */
-        int side, how;                  /* first close */
-        double v[M_N];                  /* per measure; give-up uses lo/hi below */
-        double lo, hi;                  /* connect give-up bounds, NAN when none */
+static const char *const state_names[SUM_NSTATES] = {
+        "S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH",
 };
 
-static const struct conn *sort_conns;
-
-static int ep_order(const struct conn *a, const struct conn *b)
+const char *summary_state_name(size_t i)
 {
-        int r = (int)a->family - (int)b->family;
-        if (!r)
-                r = memcmp(a->srv.addr, b->srv.addr, 16);
-        if (!r)
-                r = (int)a->srv.port - (int)b->srv.port;
-        return r;
+        return i < SUM_NSTATES ? state_names[i] : "?";
 }
 
-static int by_server(const void *x, const void *y)
+double summary_kind_value(const struct finding *f)
 {
-        size_t a = *(const size_t *)x, b = *(const size_t *)y;
-        int r = ep_order(&sort_conns[a], &sort_conns[b]);
-        return r ? r : (a > b) - (a < b);
-}
-
-static int by_conns(const void *x, const void *y)
-{
-        const struct sum_server *a = x, *b = y;
-        if (a->conns != b->conns)
-                return a->conns > b->conns ? -1 : 1;
-        return a->rep->id < b->rep->id ? -1 : a->rep->id > b->rep->id;
-}
-
-/* Servers by endpoint, most connections first; srv[i] = server of conn i. */
-static int build_servers(struct summary *s, const struct conn *c, size_t n, int *srv)
-{
-        size_t *ord = malloc((n ? n : 1) * sizeof *ord);
-        size_t *rank = malloc((n ? n : 1) * sizeof *rank);
-
-        s->servers = calloc(n ? n : 1, sizeof *s->servers);
-        if (!ord || !rank || !s->servers) {
-                free(ord);
-                free(rank);
-                return -1;
+        switch ((enum finding_kind)f->kind) {
+        case DET_CONNECT_TIMEOUT:
+        case DET_DATA_AFTER_PEER_RST:
+                return f->b;
+        case DET_DATA_AFTER_PEER_FIN:
+        case DET_REQUEST_RESET:
+        case DET_IDLE_CLOSE:
+                return f->a;
+        case DET_REFUSED:
+        case DET_NKINDS:
+                break;
         }
-        for (size_t i = 0; i < n; i++)
-                ord[i] = i;
-        sort_conns = c;
-        qsort(ord, n, sizeof *ord, by_server);
-        for (size_t i = 0; i < n; i++) {        /* group equal endpoints */
-                if (i == 0 || ep_order(&c[ord[i]], &c[ord[i - 1]]) != 0) {
-                        s->servers[s->nservers].rep = &c[ord[i]];
-                        s->servers[s->nservers].group = s->nservers;
-                        s->nservers++;
-                }
-                s->servers[s->nservers - 1].conns++;
-                srv[ord[i]] = (int)s->nservers - 1;
+        return NAN;
+}
+
+void summary_init(struct summary *s, const struct summary_opts *o)
+{
+        memset(s, 0, sizeof *s);
+        s->o = *o;
+}
+
+static void example_set(struct example *e, const struct conn *c)
+{
+        e->id = c->id;
+        e->first = c->first;
+        e->cli = c->cli;
+        e->srv = c->srv;
+        e->family = c->family;
+        e->used = 1;
+}
+
+/* ---- histograms ---- */
+
+static int hist_add(struct hist *h, double v, const struct conn *c, int with_examples)
+{
+        size_t b = cluster_bin_of(v);
+
+        if (b >= HIST_BINS)
+                b = HIST_BINS - 1;
+        if (!h->cnt) {
+                h->cnt = calloc(HIST_BINS, sizeof *h->cnt);
+                h->sum = calloc(HIST_BINS, sizeof *h->sum);
+                h->sq = calloc(HIST_BINS, sizeof *h->sq);
+                h->exact = malloc(HIST_EXACT * sizeof *h->exact);
+                if (with_examples)
+                        h->ex = calloc(HIST_BINS * SUM_EXAMPLES, sizeof *h->ex);
+                if (!h->cnt || !h->sum || !h->sq || !h->exact || (with_examples && !h->ex))
+                        return -1;
         }
-        qsort(s->servers, s->nservers, sizeof *s->servers, by_conns);
-        for (size_t k = 0; k < s->nservers; k++)
-                rank[s->servers[k].group] = k;
-        for (size_t i = 0; i < n; i++)
-                srv[i] = (int)rank[srv[i]];
-        free(ord);
-        free(rank);
+        if (!h->n || v < h->min)
+                h->min = v;
+        if (!h->n || v > h->max)
+                h->max = v;
+        if (h->n < HIST_EXACT)
+                h->exact[h->n] = v;
+        if (h->ex && h->cnt[b] < SUM_EXAMPLES)  /* the first few of each bin */
+                example_set(&h->ex[b * SUM_EXAMPLES + h->cnt[b]], c);
+        h->n++;
+        h->cnt[b]++;
+        h->sum[b] += v;
+        h->sq[b] += v * v;
         return 0;
 }
+
+static void hist_free(struct hist *h)
+{
+        free(h->cnt);
+        free(h->sum);
+        free(h->sq);
+        free(h->ex);
+        free(h->exact);
+        memset(h, 0, sizeof *h);
+}
+
+/* nearest-rank percentile: the mean of the bin holding that rank */
+static double hist_pct(const struct hist *h, double q)
+{
+        uint64_t rank = (uint64_t)ceil(q * (double)h->n), acc = 0;
+
+        if (!rank)
+                rank = 1;
+        for (size_t b = 0; b < HIST_BINS; b++) {
+                acc += h->cnt[b];
+                if (acc >= rank)
+                        return fmin(h->max, fmax(h->min, h->sum[b] / h->cnt[b]));
+        }
+        return h->max;
+}
+
+void summary_hist_dist(const struct hist *h, struct sum_dist *d)
+{
+        double e;
+        size_t b = 0;
+
+        memset(&d->s, 0, sizeof d->s);
+        d->nbins = 0;
+        if (!h->n)
+                return;
+        if (h->n <= HIST_EXACT) {       /* few values: exact */
+                double *v = malloc(h->n * sizeof *v);
+                if (v) {
+                        memcpy(v, h->exact, h->n * sizeof *v);
+                        dist_summarize(v, h->n, &d->s);
+                        free(v);
+                }
+        }
+        if (d->s.n != h->n) {
+                d->s.n = h->n;
+                d->s.min = h->min;
+                d->s.max = h->max;
+                d->s.p50 = hist_pct(h, 0.50);
+                d->s.p90 = hist_pct(h, 0.90);
+                d->s.p99 = hist_pct(h, 0.99);
+        }
+        /* regroup the fine bins into 1-2-5 bins from min to max */
+        e = dist_edge_floor(h->min > CLUSTER_BIN_BASE ? h->min : CLUSTER_BIN_BASE);
+        while (d->nbins < SUM_SHOW_BINS) {
+                double next = dist_edge_next(e);
+                size_t k = d->nbins++;
+                d->bin_edge[k] = e;
+                d->bin_count[k] = 0;
+                for (; b < HIST_BINS && (h->cnt[b] == 0 ||
+                                         h->sum[b] / h->cnt[b] < next || d->nbins == SUM_SHOW_BINS); b++)
+                        d->bin_count[k] += h->cnt[b];
+                if (b >= HIST_BINS)
+                        break;
+                e = next;
+        }
+}
+
+/* ---- give-up intervals ---- */
+
+static int giveup_add(struct giveup *g, double lo, double hi, const struct conn *c)
+{
+        uint16_t bl = (uint16_t)cluster_bin_of(lo), bh = (uint16_t)cluster_bin_of(hi);
+
+        g->total++;
+        for (size_t i = 0; i < g->n; i++)
+                if (g->cell[i].lo == bl && g->cell[i].hi == bh) {
+                        g->cell[i].count++;
+                        return 0;
+                }
+        if (g->n == g->cap) {
+                size_t nc = g->cap ? g->cap * 2 : 16;
+                struct gu_cell *p;
+                if (nc > 4096)
+                        return 0;       /* enough variety seen: count it in total only */
+                if (!(p = realloc(g->cell, nc * sizeof *p)))
+                        return -1;
+                g->cell = p;
+                g->cap = nc;
+        }
+        g->cell[g->n].lo = bl;
+        g->cell[g->n].hi = bh;
+        g->cell[g->n].count = 1;
+        example_set(&g->cell[g->n].ex, c);
+        g->n++;
+        return 0;
+}
+
+/* ---- adding a connection ---- */
+
+static int ep_eq(const struct endpoint *a, const struct endpoint *b)
+{
+        return a->port == b->port && memcmp(a->addr, b->addr, 16) == 0;
+}
+
+static struct sum_server *server_of(struct summary *s, const struct conn *c)
+{
+        for (size_t i = 0; i < s->nservers; i++)
+                if (s->servers[i].family == c->family && ep_eq(&s->servers[i].ep, &c->srv))
+                        return &s->servers[i];
+        if (s->nservers >= s->o.max_servers)
+                return NULL;
+        if (!s->servers && !(s->servers = calloc(s->o.max_servers, sizeof *s->servers)))
+                return NULL;
+        s->servers[s->nservers].ep = c->srv;
+        s->servers[s->nservers].family = c->family;
+        return &s->servers[s->nservers++];
+}
+
+static void count_state(struct summary *s, const struct conn *c)
+{
+        const char *st = tcpsm_conn_state(c);
+        struct close_info ci;
+
+        for (size_t k = 0; k < SUM_NSTATES; k++)
+                if (strcmp(st, state_names[k]) == 0)
+                        s->states[k]++;
+        tcpsm_close_info(c, &ci);
+        s->closes[ci.by < 0 ? 4 : ci.by * 2 + (ci.how == HOW_RST)]++;
+}
+
+static void count_kinds(struct summary *s, const struct conn *c, const struct det_result *d)
+{
+        int seen[DET_NKINDS] = { 0 }, direct[DET_NKINDS] = { 0 };
+
+        for (int j = 0; j < d->n; j++) {
+                const struct finding *f = &d->f[j];
+                double v = summary_kind_value(f);
+                if (!seen[f->kind] && !isnan(v) && hist_add(&s->kind_h[f->kind], v, c, 0) < 0)
+                        s->oom = 1;
+                seen[f->kind] = 1;
+                direct[f->kind] |= !f->inferred;
+        }
+        for (int k = 0; k < DET_NKINDS; k++) {
+                if (!seen[k])
+                        continue;
+                if (s->kind_conns[k] < SUM_EXAMPLES)
+                        example_set(&s->kind_ex[k][s->kind_conns[k]], c);
+                s->kind_conns[k]++;
+                s->kind_inferred[k] += !direct[k];
+        }
+}
+
+void summary_add(struct summary *s, const struct conn *c, const struct det_result *d)
+{
+        struct sum_server *sv = server_of(s, c);
+        struct close_info ci;
+        double v[2] = { d->idle_before_close, d->syn_to_close };
+
+        s->nconns++;
+        count_state(s, c);
+        count_kinds(s, c, d);
+        if (sv)
+                sv->conns++;
+        else
+                s->other_server_conns++;
+        tcpsm_close_info(c, &ci);
+        for (int m = 0; m < 2 && ci.by >= 0; m++) {
+                int how = ci.how == HOW_RST;
+                if (isnan(v[m]))
+                        continue;
+                if (hist_add(&s->h[m][ci.by][how], v[m], c, 1) < 0 ||
+                    (sv && hist_add(&sv->h[m][ci.by][how], v[m], c, 0) < 0))
+                        s->oom = 1;
+        }
+        for (int j = 0; j < d->n; j++)
+                if (d->f[j].kind == DET_CONNECT_TIMEOUT && !isnan(d->f[j].b))
+                        if (giveup_add(&s->gu, d->f[j].a, d->f[j].b, c) < 0 ||
+                            (sv && giveup_add(&sv->gu, d->f[j].a, d->f[j].b, c) < 0))
+                                s->oom = 1;
+}
+
+/* ---- turning it into distributions and clusters ---- */
 
 static const char *remedy(enum cluster_measure m, int side)
 {
@@ -93,110 +279,111 @@ static const char *remedy(enum cluster_measure m, int side)
                "keep it shorter than the server's idle timeout";
 }
 
-static int push_cluster(struct summary *s, size_t *cap, const struct sum_cluster *k)
+static int push(void **arr, size_t *n, size_t *cap, size_t size, const void *item)
 {
-        if (s->nclusters == *cap) {
+        if (*n == *cap) {
                 size_t nc = *cap ? *cap * 2 : 16;
-                struct sum_cluster *p = realloc(s->clusters, nc * sizeof *p);
+                void *p = realloc(*arr, nc * size);
                 if (!p)
                         return -1;
-                s->clusters = p;
+                *arr = p;
                 *cap = nc;
         }
-        s->clusters[s->nclusters++] = *k;
+        memcpy((char *)*arr + *n * size, item, size);
+        (*n)++;
         return 0;
 }
 
-static int push_dist(struct summary *s, size_t *cap, const struct sum_dist *d)
+static void exact_ends(const struct hist *h, size_t fb, size_t lb, struct peak *p)
 {
-        if (s->ndists == *cap) {
-                size_t nc = *cap ? *cap * 2 : 16;
-                struct sum_dist *p = realloc(s->dists, nc * sizeof *p);
-                if (!p)
-                        return -1;
-                s->dists = p;
-                *cap = nc;
-        }
-        s->dists[s->ndists++] = *d;
-        return 0;
-}
+        double lo = INFINITY, hi = -INFINITY;
 
-/* One group: values of measure m for closes by (side, how) at server
- * (-1 = all): its distribution and its clusters. */
-static int group(struct summary *s, size_t *dcap, size_t *ccap, const struct item *it,
-                 size_t n, enum cluster_measure m, int side, int how, int server,
-                 const struct summary_opts *o, double *buf, size_t *ibuf)
-{
-        struct sum_dist d = { .measure = m, .side = side, .how = how, .server = server };
-        struct peak pk[3];
-        size_t k = 0, np;
-
-        for (size_t i = 0; i < n; i++)
-                if (it[i].side == side && it[i].how == how && !isnan(it[i].v[m]) &&
-                    (server < 0 || it[i].server == server)) {
-                        ibuf[k] = i;
-                        buf[k++] = it[i].v[m];
+        for (uint64_t i = 0; i < h->n; i++) {
+                size_t b = cluster_bin_of(h->exact[i]);
+                if (b >= fb && b <= lb) {
+                        lo = fmin(lo, h->exact[i]);
+                        hi = fmax(hi, h->exact[i]);
                 }
-        if (!k)
+        }
+        if (lo <= hi)
+                p->lo = lo, p->hi = hi;
+}
+
+static int group(struct summary *s, size_t *dcap, size_t *ccap, const struct hist *h,
+                 const struct hist *exh, int m, int side, int how, int server)
+{
+        struct sum_dist d = { .measure = (enum cluster_measure)m, .side = side, .how = how,
+                              .server = server };
+        struct peak pk[3];
+        size_t first[3], last[3], np;
+        uint32_t *cnt;
+
+        if (!h->n)
                 return 0;
-        dist_summarize(buf, k, &d.s);
-        d.nbins = dist_histogram(buf, k, d.bin_count, d.bin_edge, SUM_HIST_BINS);
-        if (push_dist(s, dcap, &d) < 0)
+        summary_hist_dist(h, &d);
+        if (push((void **)&s->dists, &s->ndists, dcap, sizeof d, &d) < 0)
                 return -1;
-        np = cluster_peaks(buf, k, o->min_count, o->min_share, o->min_center, pk, 3);
+        if (!(cnt = malloc(HIST_BINS * sizeof *cnt)))
+                return -1;
+        memcpy(cnt, h->cnt, HIST_BINS * sizeof *cnt);
+        np = cluster_peaks_bins(cnt, h->sum, h->sq, HIST_BINS, s->o.min_count, s->o.min_share,
+                                s->o.min_center, pk, first, last, 3);
+        free(cnt);
         for (size_t p = 0; p < np; p++) {
-                struct sum_cluster c = { .measure = m, .side = side, .how = how,
-                                         .server = server, .group_n = k, .pk = pk[p] };
-                c.nlikely = cluster_likely(m, side == SERVER, pk[p].center, pk[p].center, c.likely,
-                                           SUM_MAX_LIKELY);
-                c.remedy = remedy(m, side);
-                for (size_t j = 0; j < k && c.nexamples < SUM_EXAMPLES; j++) {
-                        double v = it[ibuf[j]].v[m];
-                        if (v >= pk[p].lo && v <= pk[p].hi)
-                                c.examples[c.nexamples++] = it[ibuf[j]].idx;
-                }
-                if (push_cluster(s, ccap, &c) < 0)
+                struct sum_cluster c = { .measure = (enum cluster_measure)m, .side = side,
+                                         .how = how, .server = server, .group_n = h->n, .pk = pk[p] };
+                if (h->n <= HIST_EXACT)         /* exact ends of the peak */
+                        exact_ends(h, first[p], last[p], &c.pk);
+                c.nlikely = cluster_likely(c.measure, side == SERVER, pk[p].center, pk[p].center,
+                                           c.likely, SUM_MAX_LIKELY);
+                c.remedy = remedy(c.measure, side);
+                for (size_t b = first[p] * SUM_EXAMPLES; exh && exh->ex &&
+                     b < (last[p] + 1) * SUM_EXAMPLES && c.nexamples < SUM_EXAMPLES; b++)
+                        if (exh->ex[b].used && (server < 0 ||
+                            ep_eq(&exh->ex[b].srv, &s->servers[server].ep)))
+                                c.ex[c.nexamples++] = exh->ex[b];
+                if (push((void **)&s->clusters, &s->nclusters, ccap, sizeof c, &c) < 0)
                         return -1;
         }
         return 0;
 }
 
-/* Connect give-up intervals at server (-1 = all). */
-static int give_up_group(struct summary *s, size_t *ccap, const struct item *it, size_t n,
-                         int server, const struct summary_opts *o, double *lo, double *hi)
+static int giveup_group(struct summary *s, size_t *ccap, const struct giveup *g, int server)
 {
+        double *lo = malloc((g->n ? g->n : 1) * sizeof *lo), *hi = malloc((g->n ? g->n : 1) * sizeof *hi);
+        uint32_t *w = malloc((g->n ? g->n : 1) * sizeof *w);
         struct peak pk[3];
-        size_t k = 0, np;
+        size_t np = 0;
+        int rc = -1;
 
-        for (size_t i = 0; i < n; i++)
-                if (!isnan(it[i].lo) && !isnan(it[i].hi) && (server < 0 || it[i].server == server)) {
-                        lo[k] = it[i].lo;
-                        hi[k++] = it[i].hi;
-                }
-        np = cluster_stab(lo, hi, k, o->min_count, o->min_share, pk, 3);
+        if (!lo || !hi || !w)
+                goto out;
+        for (size_t i = 0; i < g->n; i++) {     /* bin means stand for the bounds */
+                lo[i] = cluster_bin_edge(g->cell[i].lo) * (1 + CLUSTER_BIN_RATIO) / 2;
+                hi[i] = cluster_bin_edge(g->cell[i].hi) * (1 + CLUSTER_BIN_RATIO) / 2;
+                if (g->cell[i].lo == 0)
+                        lo[i] = 0;
+                w[i] = g->cell[i].count;
+        }
+        np = cluster_stab(lo, hi, w, g->n, s->o.min_count, s->o.min_share, pk, 3);
         for (size_t p = 0; p < np; p++) {
                 struct sum_cluster c = { .measure = M_CONNECT_GIVE_UP, .side = CLIENT,
-                                         .server = server, .group_n = k, .pk = pk[p] };
-                /* known values inside the interval the attempts agree on */
+                                         .server = server, .group_n = g->total, .pk = pk[p] };
                 c.nlikely = cluster_likely(M_CONNECT_GIVE_UP, 0, pk[p].lo, pk[p].hi, c.likely,
                                            SUM_MAX_LIKELY);
                 c.remedy = remedy(M_CONNECT_GIVE_UP, CLIENT);
-                for (size_t j = 0; j < n && c.nexamples < SUM_EXAMPLES; j++)
-                        if (!isnan(it[j].lo) && (server < 0 || it[j].server == server) &&
-                            it[j].lo <= pk[p].hi && it[j].hi >= pk[p].lo)
-                                c.examples[c.nexamples++] = it[j].idx;
-                if (push_cluster(s, ccap, &c) < 0)
-                        return -1;
+                for (size_t i = 0; i < g->n && c.nexamples < SUM_EXAMPLES; i++)
+                        if (lo[i] <= pk[p].hi + 0.1 && hi[i] >= pk[p].lo - 0.1)
+                                c.ex[c.nexamples++] = g->cell[i].ex;
+                if (push((void **)&s->clusters, &s->nclusters, ccap, sizeof c, &c) < 0)
+                        goto out;
         }
-        return 0;
-}
-
-static int by_count(const void *x, const void *y)
-{
-        const struct sum_cluster *a = x, *b = y;
-        if (a->pk.count != b->pk.count)
-                return a->pk.count > b->pk.count ? -1 : 1;
-        return (a->server > b->server) - (a->server < b->server);
+        rc = 0;
+out:
+        free(lo);
+        free(hi);
+        free(w);
+        return rc;
 }
 
 /* A server's cluster that is the all-servers cluster again (the same
@@ -212,7 +399,7 @@ static void drop_repeats(struct summary *s)
                         const struct sum_cluster *g = &s->clusters[j];
                         dup = g->server < 0 && g->measure == c->measure && g->side == c->side &&
                               g->how == c->how && g->pk.count == c->pk.count &&
-                              g->pk.center == c->pk.center && g->pk.spread == c->pk.spread;
+                              fabs(g->pk.center - c->pk.center) < 1e-9;
                 }
                 if (!dup)
                         s->clusters[k++] = *c;
@@ -220,76 +407,62 @@ static void drop_repeats(struct summary *s)
         s->nclusters = k;
 }
 
-static void count_kinds(struct summary *s, const struct det_result *det, size_t n)
+static int by_count(const void *x, const void *y)
 {
-        for (size_t i = 0; i < n; i++) {
-                int seen[DET_NKINDS] = { 0 }, direct[DET_NKINDS] = { 0 };
-                for (int j = 0; j < det[i].n; j++) {
-                        seen[det[i].f[j].kind] = 1;
-                        direct[det[i].f[j].kind] |= !det[i].f[j].inferred;
-                }
-                for (int k = 0; k < DET_NKINDS; k++) {
-                        s->kind_conns[k] += (size_t)seen[k];
-                        s->kind_inferred[k] += (size_t)(seen[k] && !direct[k]);
-                }
-        }
+        const struct sum_cluster *a = x, *b = y;
+        if (a->pk.count != b->pk.count)
+                return a->pk.count > b->pk.count ? -1 : 1;
+        return (a->server > b->server) - (a->server < b->server);
 }
 
-int summary_build(struct summary *s, const struct conn *conns, const struct det_result *det,
-                  size_t n, const struct summary_opts *o)
+static int by_conns(const void *x, const void *y)
 {
-        struct item *it = calloc(n ? n : 1, sizeof *it);
-        int *srv = calloc(n ? n : 1, sizeof *srv);
-        double *buf = malloc((n ? n : 1) * sizeof *buf), *buf2 = malloc((n ? n : 1) * sizeof *buf2);
-        size_t *ibuf = malloc((n ? n : 1) * sizeof *ibuf), dcap = 0, ccap = 0;
-        int rc = -1;
+        const struct sum_server *a = x, *b = y;
+        return (a->conns < b->conns) - (a->conns > b->conns);
+}
 
-        memset(s, 0, sizeof *s);
-        if (!it || !srv || !buf || !buf2 || !ibuf || build_servers(s, conns, n, srv) < 0)
-                goto out;
-        count_kinds(s, det, n);
-        for (size_t i = 0; i < n; i++) {
-                struct close_info ci;
-                tcpsm_close_info(&conns[i], &ci);
-                it[i].idx = i;
-                it[i].server = srv[i];
-                it[i].side = ci.by;
-                it[i].how = (int)ci.how;
-                it[i].v[M_IDLE_BEFORE_CLOSE] = det[i].idle_before_close;
-                it[i].v[M_SYN_TO_CLOSE] = det[i].syn_to_close;
-                it[i].v[M_CONNECT_GIVE_UP] = NAN;
-                it[i].lo = it[i].hi = NAN;
-                for (int j = 0; j < det[i].n; j++)
-                        if (det[i].f[j].kind == DET_CONNECT_TIMEOUT)
-                                it[i].lo = det[i].f[j].a, it[i].hi = det[i].f[j].b;
-        }
-        for (int server = -1; server < (int)s->nservers && server < (int)o->max_servers; server++) {
-                if (server >= 0 && s->nservers < 2)
+int summary_finish(struct summary *s)
+{
+        size_t dcap = 0, ccap = 0;
+        int multi = s->nservers + (s->other_server_conns > 0) > 1;
+
+        if (s->nservers)        /* most connections first (stable for ties) */
+                qsort(s->servers, s->nservers, sizeof *s->servers, by_conns);
+        for (int server = -1; server < (int)s->nservers; server++) {
+                if (server >= 0 && !multi)
                         break;          /* one server: its groups are the totals */
-                for (int m = M_IDLE_BEFORE_CLOSE; m <= M_SYN_TO_CLOSE; m++)
+                for (int m = 0; m < 2; m++)
                         for (int side = CLIENT; side <= SERVER; side++)
-                                for (int how = HOW_FIN; how <= HOW_RST; how++)
-                                        if (group(s, &dcap, &ccap, it, n, (enum cluster_measure)m,
-                                                  side, how, server, o, buf, ibuf) < 0)
-                                                goto out;
-                if (give_up_group(s, &ccap, it, n, server, o, buf, buf2) < 0)
-                        goto out;
+                                for (int how = 0; how < 2; how++) {
+                                        const struct hist *h = server < 0 ? &s->h[m][side][how] :
+                                                               &s->servers[server].h[m][side][how];
+                                        if (group(s, &dcap, &ccap, h, &s->h[m][side][how], m, side,
+                                                  how ? HOW_RST : HOW_FIN, server) < 0)
+                                                return -1;
+                                }
+                if (giveup_group(s, &ccap, server < 0 ? &s->gu : &s->servers[server].gu, server) < 0)
+                        return -1;
         }
         drop_repeats(s);
         if (s->nclusters)
                 qsort(s->clusters, s->nclusters, sizeof *s->clusters, by_count);
-        rc = 0;
-out:
-        free(it);
-        free(srv);
-        free(buf);
-        free(buf2);
-        free(ibuf);
-        return rc;
+        return 0;
 }
 
 void summary_free(struct summary *s)
 {
+        for (int k = 0; k < DET_NKINDS; k++)
+                hist_free(&s->kind_h[k]);
+        for (int m = 0; m < 2; m++)
+                for (int a = 0; a < 2; a++)
+                        for (int b = 0; b < 2; b++) {
+                                hist_free(&s->h[m][a][b]);
+                                for (size_t i = 0; i < s->nservers; i++)
+                                        hist_free(&s->servers[i].h[m][a][b]);
+                        }
+        for (size_t i = 0; i < s->nservers; i++)
+                free(s->servers[i].gu.cell);
+        free(s->gu.cell);
         free(s->servers);
         free(s->dists);
         free(s->clusters);

@@ -8,6 +8,8 @@
 #include "cluster.h"
 #include "detect.h"
 
+#define HB 1400
+
 static int cmp(const void *a, const void *b)
 {
         double x = *(const double *)a, y = *(const double *)b;
@@ -109,9 +111,47 @@ START_TEST(give_up_one_second_both_races)
                 lo[i] = i % 3 ? 0.0 : 1.0;
                 hi[i] = i % 3 ? 1.0 : 3.0;
         }
-        ck_assert_uint_eq(cluster_stab(lo, hi, 12, 3, 0.2, p, 3), 1);
+        ck_assert_uint_eq(cluster_stab(lo, hi, NULL, 12, 3, 0.2, p, 3), 1);
         ck_assert_uint_eq(p[0].count, 12);
         ck_assert_double_eq_tol(p[0].center, 1.0, 1e-9);
+}
+END_TEST
+
+START_TEST(give_up_weighted_cells)
+{
+        double lo[3] = { 0.0, 1.0, 4.0 }, hi[3] = { 1.0, 3.0, 5.0 };
+        uint32_t w[3] = { 40, 8, 2 };
+        struct peak p[3];
+
+        ck_assert_uint_eq(cluster_stab(lo, hi, w, 3, 3, 0.2, p, 3), 1);
+        ck_assert_uint_eq(p[0].count, 48);
+        ck_assert_double_eq_tol(p[0].center, 1.0, 1e-9);
+}
+END_TEST
+
+START_TEST(bins_find_the_peak_like_values)
+{
+        uint32_t cnt[HB];
+        double sum[HB], sq[HB];
+        struct peak p[3];
+        size_t first[3], last[3];
+        unsigned s = 5;
+
+        memset(cnt, 0, sizeof cnt);
+        memset(sum, 0, sizeof sum);
+        memset(sq, 0, sizeof sq);
+        for (int i = 0; i < 300; i++) {
+                double v = i < 250 ? 6.0 + (rnd(&s) - 0.5) * 0.01 : 0.01 * pow(1e4, rnd(&s));
+                size_t b = cluster_bin_of(v);
+                cnt[b]++;
+                sum[b] += v;
+                sq[b] += v * v;
+        }
+        ck_assert_uint_eq(cluster_peaks_bins(cnt, sum, sq, HB, 3, 0.2, 0.5, p, first, last, 3), 1);
+        ck_assert_uint_ge(p[0].count, 250);
+        ck_assert_uint_le(p[0].count, 253);
+        ck_assert_double_eq_tol(p[0].center, 6.0, 0.01);
+        ck_assert(cluster_bin_edge(first[0]) <= 5.995 && cluster_bin_edge(last[0] + 1) > 6.005);
 }
 END_TEST
 
@@ -194,6 +234,8 @@ static Suite *detect_suite(void)
         tcase_add_test(peaks, too_few_values_no_cluster);
         tcase_add_test(giveup, give_up_one_second_both_races);
         tcase_add_test(giveup, schedule_classic_and_linear);
+        tcase_add_test(giveup, give_up_weighted_cells);
+        tcase_add_test(peaks, bins_find_the_peak_like_values);
         tcase_add_test(table, likely_allows_late_timers_not_early_ones);
         tcase_add_test(dist, histogram_edges_one_two_five);
         tcase_add_test(dist, summary_percentiles_nearest_rank);

@@ -1,0 +1,42 @@
+/* analysis.h - one run of the pipeline: packets in (from files or a live
+ * interface), decoded, tracked by the state machine; each connection, as
+ * it finishes, goes through the detectors into the summary and out as a
+ * record (spooled into first-packet order, or streamed for jsonl); at the
+ * end the report.  Owns the table, the summary and the spool; the caller
+ * owns the capture and the output stream. */
+#ifndef RS_ANALYSIS_H
+#define RS_ANALYSIS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "capture.h"
+#include "conn.h"
+#include "summary.h"
+
+enum fmt { FMT_TEXT, FMT_JSON, FMT_JSONL };
+
+struct rs_config {
+        enum fmt format;
+        int verbose;
+        struct conn_limits lim;
+        double min_idle;                /* s, see RS_MIN_IDLE_S */
+        size_t cluster_min;             /* see RS_CLUSTER_MIN_COUNT */
+        uint32_t shard_i, shard_n;      /* keep 5-tuples hashing to shard i of n (n = 0: all) */
+        size_t spool_mem;               /* bytes of records kept in memory, RS_SPOOL_MEM */
+};
+
+struct analysis;
+
+struct analysis *analysis_create(const struct rs_config *cfg, FILE *out);
+/* One captured packet of input in. */
+void analysis_packet(struct analysis *a, struct input *in, int64_t ts, const uint8_t *data,
+                     uint32_t caplen, uint32_t len);
+/* Finish every connection and write the report; -1 on an output or
+ * memory error (message printed). */
+int analysis_end(struct analysis *a, const struct capture *cap);
+const struct summary *analysis_summary(const struct analysis *a);
+int analysis_incomplete(const struct analysis *a);  /* connections lost to memory */
+void analysis_destroy(struct analysis *a);
+
+#endif /* RS_ANALYSIS_H */

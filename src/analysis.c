@@ -1,0 +1,181 @@
+/* analysis.c - one run of the pipeline: decode each packet, hand it to
+ * the state machine, and when a connection finishes run the detectors,
+ * add it to the summary and turn it into an output record (spooled into
+ * first-packet order for text and JSON, written at once for JSON Lines).
+ * At the end, the report around the records.  It owns the connection
+ * table, the summary and the spool; it does not open inputs or parse
+ * options. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "decode.h"
+#include "detect.h"
+#include "report.h"
+#include "spool.h"
+#include "tcpsm.h"
+
+struct analysis {
+        struct rs_config cfg;
+        FILE *out;
+        struct tcpsm sm;
+        struct summary sum;
+        struct spool *spool;
+        int64_t now;                    /* packet clock: latest packet time, ns */
+        int64_t first;                  /* earliest packet time, ns (0 = none yet) */
+        int64_t swept;                  /* last expiry sweep */
+        int seen;                       /* a packet was seen */
+        int any;                        /* a TCP packet was seen */
+        uint64_t skipped_shard;         /* TCP packets of other shards */
+        int err;                        /* output or memory error */
+        char row[1024];                 /* a text row */
+};
+
+/* "SYN/FIN/RST only" is judged on what was seen so far: records are made
+ * as connections finish. */
+static int flags_only(const struct analysis *a)
+{
+        return a->sm.st.segments > 0 && a->sm.st.flagless == 0;
+}
+
+static void on_finish(struct conn *c, void *ctx)
+{
+        struct analysis *a = ctx;
+        struct det_opts d = { .min_idle_s = a->cfg.min_idle, .flags_only = flags_only(a),
+                              .capture_end = a->now };
+        struct det_result dr;
+        char *js;
+        size_t n;
+
+        detect_conn(c, &d, &dr);
+        summary_add(&a->sum, c, &dr);
+        switch (a->cfg.format) {
+        case FMT_JSONL:
+                js = report_json_conn(c, &dr, d.flags_only, 1);
+                if (!js || fprintf(a->out, "%s\n", js) < 0 || fflush(a->out) != 0)
+                        a->err = 1;
+                free(js);
+                break;
+        case FMT_JSON:
+                js = report_json_conn(c, &dr, d.flags_only, 0);
+                if (!js || spool_add(a->spool, c->id, js, strlen(js)) < 0)
+                        a->err = 1;
+                free(js);
+                break;
+        case FMT_TEXT:
+                n = report_text_row(c, a->cfg.verbose, d.flags_only, a->row, sizeof a->row);
+                if (spool_add(a->spool, c->id, a->row, n) < 0)
+                        a->err = 1;
+                break;
+        }
+}
+
+struct analysis *analysis_create(const struct rs_config *cfg, FILE *out)
+{
+        struct analysis *a = calloc(1, sizeof *a);
+        struct summary_opts so = { .min_count = cfg->cluster_min, .min_share = RS_CLUSTER_MIN_SHARE,
+                                   .min_center = RS_CLUSTER_MIN_CENTER_S,
+                                   .max_servers = RS_CLUSTER_MAX_SERVERS };
+
+        if (!a)
+                return NULL;
+        a->cfg = *cfg;
+        a->out = out;
+        a->sm.linger_ns = cfg->lim.linger_ns;
+        a->sm.idle_ns = cfg->lim.idle_ns;
+        a->sm.table = conn_table_create(&cfg->lim, on_finish, a);
+        a->spool = spool_create(cfg->spool_mem);
+        summary_init(&a->sum, &so);
+        if (!a->sm.table || !a->spool) {
+                analysis_destroy(a);
+                return NULL;
+        }
+        return a;
+}
+
+void analysis_packet(struct analysis *a, struct input *in, int64_t ts, const uint8_t *data,
+                     uint32_t caplen, uint32_t len)
+{
+        struct segment seg;
+        enum dec_result dr = decode_frame(in->linktype, data, caplen, len, &seg);
+
+        in->errors[dr]++;
+        if (!a->seen || ts > a->now)
+                a->now = ts;
+        if (!a->seen || ts < a->first)
+                a->first = ts;
+        a->seen = 1;
+        if (dr != DEC_TCP)
+                return;
+        in->tcp_packets++;
+        if (a->cfg.shard_n &&
+            conn_tuple_hash(&seg.src, &seg.dst) % a->cfg.shard_n != a->cfg.shard_i) {
+                a->skipped_shard++;
+                return;
+        }
+        seg.ts = ts;
+        /* the packet clock drives expiry, at most once a second */
+        if (!a->any || a->now - a->swept >= 1000000000) {
+                conn_table_expire(a->sm.table, a->now);
+                a->swept = a->now;
+        }
+        a->any = 1;
+        tcpsm_on_segment(&a->sm, &seg);
+}
+
+int analysis_end(struct analysis *a, const struct capture *cap)
+{
+        struct report rep = { .cap = cap, .st = &a->sm.st, .sum = &a->sum,
+                              .first = a->seen ? a->first : 0, .last = a->seen ? a->now : 0,
+                              .verbose = a->cfg.verbose, .shard_i = a->cfg.shard_i,
+                              .shard_n = a->cfg.shard_n, .skipped_shard = a->skipped_shard };
+
+        conn_table_flush(a->sm.table);
+        rep.flags_only = flags_only(a);
+        rep.evicted = conn_table_evicted(a->sm.table);
+        if (summary_finish(&a->sum) < 0 || a->sum.oom || a->err) {
+                fprintf(stderr, "rstscope: %s\n", a->err ? "cannot write or spool the records" :
+                        "out of memory while summarising");
+                if (a->err)
+                        return -1;
+        }
+        switch (a->cfg.format) {
+        case FMT_JSONL:
+                if (report_jsonl_end(a->out, &rep) < 0)
+                        return -1;
+                break;
+        case FMT_JSON:
+                if (report_json_head(a->out, &rep) < 0 || spool_write(a->spool, a->out, ",\n") < 0)
+                        return -1;
+                report_json_tail(a->out);
+                break;
+        case FMT_TEXT:
+                report_text_head(a->out, &rep);
+                if (spool_write(a->spool, a->out, "\n") < 0)
+                        return -1;
+                if (a->sum.nconns)
+                        fputc('\n', a->out);
+                break;
+        }
+        return 0;
+}
+
+const struct summary *analysis_summary(const struct analysis *a)
+{
+        return &a->sum;
+}
+
+int analysis_incomplete(const struct analysis *a)
+{
+        return a->sm.st.nomem > 0 || a->sum.oom;
+}
+
+void analysis_destroy(struct analysis *a)
+{
+        if (!a)
+                return;
+        conn_table_destroy(a->sm.table);
+        spool_destroy(a->spool);
+        summary_free(&a->sum);
+        free(a);
+}

@@ -1,0 +1,280 @@
+/* spool.c - an external merge sort for output records.  Records are kept
+ * in an arena; when it passes the memory limit they are sorted by key and
+ * appended to a temporary file as one run.  At the end the runs (and what
+ * is still in memory) are merged through a small heap, each run read with
+ * its own buffer.  Records of one capture mostly arrive nearly sorted, so
+ * runs are few; nothing here depends on that. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+struct rec {
+        uint64_t key;
+        size_t off, len;                /* in the arena */
+};
+
+struct run {
+        long long start, end;           /* byte range in the temporary file */
+};
+
+struct spool {
+        char *arena;
+        size_t used, cap, limit;
+        struct rec *recs;
+        size_t nrecs, rcap;
+        FILE *tmp;                      /* runs, or NULL */
+        struct run *runs;
+        size_t nruns, runcap;
+        long long tmpsize;
+};
+
+struct spool *spool_create(size_t mem_limit)
+{
+        struct spool *sp = calloc(1, sizeof *sp);
+
+        if (sp)
+                sp->limit = mem_limit;
+        return sp;
+}
+
+static int by_key(const void *a, const void *b)
+{
+        const struct rec *x = a, *y = b;
+        return (x->key > y->key) - (x->key < y->key);
+}
+
+/* Sort what is in memory and append it to the temporary file as a run. */
+static int spill(struct spool *sp)
+{
+        struct run r;
+
+        if (!sp->nrecs)
+                return 0;
+        if (!sp->tmp && !(sp->tmp = tmpfile()))
+                return -1;
+        qsort(sp->recs, sp->nrecs, sizeof *sp->recs, by_key);
+        r.start = sp->tmpsize;
+        for (size_t i = 0; i < sp->nrecs; i++) {
+                uint64_t hdr[2] = { sp->recs[i].key, sp->recs[i].len };
+                if (fwrite(hdr, sizeof hdr, 1, sp->tmp) != 1 ||
+                    fwrite(sp->arena + sp->recs[i].off, 1, sp->recs[i].len, sp->tmp) != sp->recs[i].len)
+                        return -1;
+                sp->tmpsize += (long long)(sizeof hdr + sp->recs[i].len);
+        }
+        r.end = sp->tmpsize;
+        if (sp->nruns == sp->runcap) {
+                size_t nc = sp->runcap ? sp->runcap * 2 : 8;
+                struct run *p = realloc(sp->runs, nc * sizeof *p);
+                if (!p)
+                        return -1;
+                sp->runs = p;
+                sp->runcap = nc;
+        }
+        sp->runs[sp->nruns++] = r;
+        sp->nrecs = 0;
+        sp->used = 0;
+        return 0;
+}
+
+int spool_add(struct spool *sp, uint64_t key, const char *data, size_t len)
+{
+        if (sp->used + len > sp->limit && spill(sp) < 0)
+                return -1;
+        if (sp->used + len > sp->cap) {
+                size_t nc = sp->cap ? sp->cap : 65536;
+                char *p;
+                while (nc < sp->used + len)
+                        nc *= 2;
+                if (!(p = realloc(sp->arena, nc)))
+                        return -1;
+                sp->arena = p;
+                sp->cap = nc;
+        }
+        if (sp->nrecs == sp->rcap) {
+                size_t nc = sp->rcap ? sp->rcap * 2 : 1024;
+                struct rec *p = realloc(sp->recs, nc * sizeof *p);
+                if (!p)
+                        return -1;
+                sp->recs = p;
+                sp->rcap = nc;
+        }
+        memcpy(sp->arena + sp->used, data, len);
+        sp->recs[sp->nrecs].key = key;
+        sp->recs[sp->nrecs].off = sp->used;
+        sp->recs[sp->nrecs].len = len;
+        sp->nrecs++;
+        sp->used += len;
+        return 0;
+}
+
+size_t spool_runs(const struct spool *sp)
+{
+        return sp->nruns;
+}
+
+/* ---- merging ---- */
+
+#define RUNBUF 65536
+
+struct reader {                         /* one run, read through a buffer */
+        long long pos, end;
+        char *buf;
+        size_t have, at;
+        uint64_t key;
+        char *rec;                      /* current record (malloc'd when large) */
+        size_t len, reccap;
+        int done;
+};
+
+static int reader_fill(int fd, struct reader *r, size_t need)
+{
+        if (r->have - r->at >= need)
+                return 0;
+        memmove(r->buf, r->buf + r->at, r->have - r->at);
+        r->have -= r->at;
+        r->at = 0;
+        while (r->have < need && r->pos < r->end) {
+                size_t want = RUNBUF - r->have;
+                ssize_t n;
+                if ((long long)want > r->end - r->pos)
+                        want = (size_t)(r->end - r->pos);
+                n = pread(fd, r->buf + r->have, want, (off_t)r->pos);
+                if (n <= 0)
+                        return -1;
+                r->have += (size_t)n;
+                r->pos += n;
+        }
+        return r->have >= need ? 0 : -1;
+}
+
+/* Next record of a run into r->rec; records longer than the buffer are
+ * read straight from the file. */
+static int reader_next(int fd, struct reader *r)
+{
+        uint64_t hdr[2];
+
+        if (r->have - r->at == 0 && r->pos >= r->end) {
+                r->done = 1;
+                return 0;
+        }
+        if (reader_fill(fd, r, sizeof hdr) < 0)
+                return -1;
+        memcpy(hdr, r->buf + r->at, sizeof hdr);
+        r->at += sizeof hdr;
+        r->key = hdr[0];
+        r->len = hdr[1];
+        if (r->len > r->reccap) {
+                char *p = realloc(r->rec, r->len);
+                if (!p)
+                        return -1;
+                r->rec = p;
+                r->reccap = r->len;
+        }
+        if (r->len <= RUNBUF) {
+                if (reader_fill(fd, r, r->len) < 0)
+                        return -1;
+                memcpy(r->rec, r->buf + r->at, r->len);
+                r->at += r->len;
+        } else {                        /* bigger than the buffer: take what is there, read the rest */
+                size_t got = r->have - r->at;
+                memcpy(r->rec, r->buf + r->at, got);
+                r->at = r->have;
+                if (pread(fd, r->rec + got, r->len - got, (off_t)r->pos) != (ssize_t)(r->len - got))
+                        return -1;
+                r->pos += (long long)(r->len - got);
+        }
+        return 0;
+}
+
+static void heap_down(struct reader **h, size_t n, size_t i)
+{
+        for (;;) {
+                size_t l = 2 * i + 1, m = i;
+                if (l < n && h[l]->key < h[m]->key)
+                        m = l;
+                if (l + 1 < n && h[l + 1]->key < h[m]->key)
+                        m = l + 1;
+                if (m == i)
+                        return;
+                struct reader *t = h[i];
+                h[i] = h[m];
+                h[m] = t;
+                i = m;
+        }
+}
+
+long long spool_write(struct spool *sp, FILE *out, const char *sep)
+{
+        struct reader *rd = NULL, **heap = NULL;
+        size_t nh = 0, seplen = strlen(sep);
+        long long count = 0;
+        int fd;
+
+        if (!sp->nruns) {               /* all in memory: sort and write */
+                if (sp->nrecs)
+                        qsort(sp->recs, sp->nrecs, sizeof *sp->recs, by_key);
+                for (size_t i = 0; i < sp->nrecs; i++) {
+                        if (i)
+                                fwrite(sep, 1, seplen, out);
+                        fwrite(sp->arena + sp->recs[i].off, 1, sp->recs[i].len, out);
+                }
+                return ferror(out) ? -1 : (long long)sp->nrecs;
+        }
+        if (spill(sp) < 0 || fflush(sp->tmp) != 0)
+                return -1;
+        fd = fileno(sp->tmp);
+        rd = calloc(sp->nruns, sizeof *rd);
+        heap = calloc(sp->nruns, sizeof *heap);
+        if (!rd || !heap)
+                goto fail;
+        for (size_t i = 0; i < sp->nruns; i++) {
+                rd[i].pos = sp->runs[i].start;
+                rd[i].end = sp->runs[i].end;
+                if (!(rd[i].buf = malloc(RUNBUF)) || reader_next(fd, &rd[i]) < 0)
+                        goto fail;
+                if (!rd[i].done)
+                        heap[nh++] = &rd[i];
+        }
+        for (size_t i = nh; i-- > 0;)
+                heap_down(heap, nh, i);
+        while (nh) {
+                struct reader *r = heap[0];
+                if (count++)
+                        fwrite(sep, 1, seplen, out);
+                fwrite(r->rec, 1, r->len, out);
+                if (reader_next(fd, r) < 0)
+                        goto fail;
+                if (r->done)
+                        heap[0] = heap[--nh];
+                heap_down(heap, nh, 0);
+        }
+        for (size_t i = 0; i < sp->nruns; i++) {
+                free(rd[i].buf);
+                free(rd[i].rec);
+        }
+        free(rd);
+        free(heap);
+        return ferror(out) ? -1 : count;
+fail:
+        for (size_t i = 0; rd && i < sp->nruns; i++) {
+                free(rd[i].buf);
+                free(rd[i].rec);
+        }
+        free(rd);
+        free(heap);
+        return -1;
+}
+
+void spool_destroy(struct spool *sp)
+{
+        if (!sp)
+                return;
+        if (sp->tmp)
+                fclose(sp->tmp);
+        free(sp->arena);
+        free(sp->recs);
+        free(sp->runs);
+        free(sp);
+}
