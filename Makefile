@@ -63,6 +63,7 @@ check: rstscope build/rstscope-san $(UNITS:%=build/tests/%) $(UNITS:%=build/test
 	@echo "unit tests (also under ASan+UBSan): passed"
 	@tests/run-e2e.sh ./rstscope
 	@tests/run-e2e.sh build/rstscope-san
+	@tests/shard-union.sh ./rstscope
 	@$(PYTHON) tests/conformance.py --rstscope ./rstscope --min-state 99 >build/conformance.txt; \
 	    rc=$$?; grep -E '^TOTAL|skipping' build/conformance.txt; exit $$rc
 
@@ -77,6 +78,28 @@ testdata: build/pcapgen
 conformance: rstscope
 	@$(PYTHON) tests/conformance.py --rstscope ./rstscope
 
+# Fuzzing (clang, libFuzzer): FUZZ_TIME seconds per harness, seeds from
+# testdata/, crashes written to build/fuzz/crash-*; reproducers belong in
+# testdata/fuzz/ (checked by make check).
+FUZZ_CC   ?= clang
+FUZZ_TIME ?= 60
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude \
+             -D_DEFAULT_SOURCE $(shell $(PKG_CONFIG) --cflags libpcap jansson)
+FUZZ_SRC   = $(MODULES:%=src/%.c)
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) | build
+	@mkdir -p build/fuzz
+	@echo "  FUZZ-CC $@"
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) $(LIBS)
+
+fuzz: build/fuzz/fuzz_decode build/fuzz/fuzz_pipeline
+	@mkdir -p build/fuzz/corpus-decode build/fuzz/corpus-pipeline
+	@cp testdata/*.pcap testdata/*.pcapng build/fuzz/corpus-pipeline/ 2>/dev/null; true
+	build/fuzz/fuzz_decode -max_total_time=$(FUZZ_TIME) -artifact_prefix=build/fuzz/ \
+	    build/fuzz/corpus-decode
+	build/fuzz/fuzz_pipeline -max_total_time=$(FUZZ_TIME) -max_len=65536 \
+	    -artifact_prefix=build/fuzz/ build/fuzz/corpus-pipeline
+
 install: rstscope
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 rstscope $(DESTDIR)$(BINDIR)/rstscope
@@ -88,7 +111,7 @@ uninstall:
 clean:
 	rm -rf build rstscope
 
-.PHONY: all check check-asan testdata conformance install uninstall clean
+.PHONY: all check check-asan testdata conformance fuzz install uninstall clean
 
 -include $(wildcard build/*.d build/san/*.d build/tests/*.d)
 

@@ -30,7 +30,7 @@ struct input {                  /* one capture file, in command-line order */
         const struct pcap_pkthdr *hdr; /* record in hand (valid until next read) */
         const uint8_t *data;
         int done;               /* no more records */
-        int is_stdin;
+        FILE *stream;           /* read once from here (stdin, or a caller's stream), or NULL */
 };
 
 struct capture {
@@ -56,6 +56,10 @@ struct packet {
  * lazily, so many rotated files never hold many buffers at once. */
 int capture_open(struct capture *c, const char *const *files, size_t n,
                  char *err, size_t errlen);
+
+/* One input read from an open stream (owned from now on, closed by
+ * capture_close; stdin is never closed). */
+int capture_open_stream(struct capture *c, FILE *fp, const char *name, char *err, size_t errlen);
 
 /* Next packet in timestamp order: 1 and *pkt filled, 0 at the end. Read
  * errors end that input (marked truncated) and reading goes on. */

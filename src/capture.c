@@ -91,8 +91,8 @@ static void input_release(struct input *in)
 {
         if (in->pc)
                 pcap_close(in->pc);     /* closes in->fp too */
-        else if (in->fp && !in->is_stdin)
-                fclose(in->fp);
+        else if (in->fp && in->fp != stdin)
+                fclose(in->fp);         /* a file, or the stream replaying stdin */
         in->pc = NULL;
         in->fp = NULL;
         free(in->buf);
@@ -128,14 +128,14 @@ static int input_open(struct input *in, char *err, size_t errlen)
         size_t got;
         FILE *fp;
 
-        if (in->is_stdin)
-                fp = stdin;
+        if (in->stream)
+                fp = in->stream;
         else if (!(fp = fopen(in->name, "rb"))) {
                 snprintf(err, errlen, "%s: cannot open: %s", in->name, strerror(errno));
                 return -1;
         }
         errno = 0;
-        in->fp = magic_read(fp, !in->is_stdin, &magic, &got);
+        in->fp = magic_read(fp, fp != stdin, &magic, &got);
         if (!in->fp) {
                 snprintf(err, errlen, "%s: cannot read: %s", in->name,
                          strerror(errno ? errno : EIO));
@@ -257,17 +257,38 @@ int capture_open(struct capture *c, const char *const *files, size_t n,
         for (size_t i = 0; i < n; i++) {
                 struct input *in = &c->in[i];
                 in->name = files[i];
-                in->is_stdin = strcmp(files[i], "-") == 0;
+                if (strcmp(files[i], "-") == 0)
+                        in->stream = stdin;
                 c->order[i] = i;
                 if (input_open(in, err, errlen) < 0)
                         return -1;
                 in->first_ts = in->done ? 0 : in->next_ts;
-                if (!in->is_stdin)     /* read again when its turn comes */
+                if (!in->stream)        /* read again when its turn comes */
                         input_release(in);
         }
         sort_ctx = c;
         qsort(c->order, n, sizeof *c->order, order_cmp);
         sort_ctx = NULL;
+        return 0;
+}
+
+int capture_open_stream(struct capture *c, FILE *fp, const char *name, char *err, size_t errlen)
+{
+        memset(c, 0, sizeof *c);
+        c->in = calloc(1, sizeof *c->in);
+        c->heap = calloc(1, sizeof *c->heap);
+        c->order = calloc(1, sizeof *c->order);
+        if (!c->in || !c->heap || !c->order) {
+                fclose(fp);
+                snprintf(err, errlen, "out of memory");
+                return -1;
+        }
+        c->nin = 1;
+        c->in[0].name = name;
+        c->in[0].stream = fp;
+        if (input_open(&c->in[0], err, errlen) < 0)
+                return -1;
+        c->in[0].first_ts = c->in[0].done ? 0 : c->in[0].next_ts;
         return 0;
 }
 

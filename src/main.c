@@ -59,6 +59,8 @@ static void usage(FILE *out)
 "  --halfopen-timeout S    expire unfinished handshakes after S seconds (default %d)\n"
 "  --close-linger S        a packet S seconds after a close starts a new connection (default %d)\n"
 "  --max-conns N           connections tracked at once (default %d)\n"
+"  --shard I/N             keep only 5-tuples whose hash falls in shard I of N\n"
+"                          (N processes on a full copy each; outputs concatenate)\n"
 "Other:\n"
 "  -h, --help              this help\n"
 "  -V, --version           version\n"
@@ -133,7 +135,8 @@ static int parse_max(const char *arg, struct opts *o)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-        enum { O_IDLE = 256, O_HALFOPEN, O_LINGER, O_MAXCONNS, O_MINIDLE, O_CLMIN, O_FAILON, O_MAX };
+        enum { O_IDLE = 256, O_HALFOPEN, O_LINGER, O_MAXCONNS, O_MINIDLE, O_CLMIN, O_FAILON, O_MAX,
+               O_SHARD };
         static const struct option longopts[] = {
                 { "format", required_argument, NULL, 'F' },
                 { "verbose", no_argument, NULL, 'v' },
@@ -145,6 +148,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 { "cluster-min", required_argument, NULL, O_CLMIN },
                 { "fail-on", required_argument, NULL, O_FAILON },
                 { "max", required_argument, NULL, O_MAX },
+                { "shard", required_argument, NULL, O_SHARD },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -214,6 +218,19 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                         if (parse_max(optarg, o) < 0)
                                 return EXIT_USAGE;
                         break;
+                case O_SHARD: {
+                        unsigned i, n;
+                        char c;
+                        if (sscanf(optarg, "%u/%u%c", &i, &n, &c) != 2 || n == 0 || i >= n ||
+                            n > 65536) {
+                                fprintf(stderr, "rstscope: bad --shard '%s' (I/N with 0 <= I < N)\n",
+                                        optarg);
+                                return EXIT_USAGE;
+                        }
+                        o->cfg.shard_i = i;
+                        o->cfg.shard_n = n;
+                        break;
+                }
                 case O_MAXCONNS: {
                         char *end;
                         unsigned long v = strtoul(optarg, &end, 10);

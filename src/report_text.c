@@ -99,6 +99,9 @@ static void text_capture(FILE *out, const struct report *r)
         if (r->evicted)
                 fprintf(out, "         %" PRIu64 " connections expired early at the table cap\n",
                         r->evicted);
+        if (r->shard_n)
+                fprintf(out, "         shard %u/%u: %" PRIu64 " TCP packets of other shards skipped\n",
+                        r->shard_i, r->shard_n, r->skipped_shard);
 }
 
 static void text_summary(FILE *out, const struct report *r)
