@@ -11,17 +11,17 @@ PYTHON     ?= python3
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wpointer-arith -Wcast-qual -Wformat=2 -Wundef -Wvla
 override CFLAGS += -std=c11 -D_DEFAULT_SOURCE $(WARN) -Iinclude -MMD -MP \
-                   $(shell $(PKG_CONFIG) --cflags libpcap jansson)
-LIBS = $(shell $(PKG_CONFIG) --libs libpcap jansson) -lm
+                   $(shell $(PKG_CONFIG) --cflags libpcap jansson libmicrohttpd)
+LIBS = $(shell $(PKG_CONFIG) --libs libpcap jansson libmicrohttpd) -lm -lpthread
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS   = $(shell $(PKG_CONFIG) --libs check)
 
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-MODULES = capture decode conn tcpsm detect cluster summary spool analysis report_text report_json
+MODULES = capture decode conn tcpsm detect cluster summary spool analysis report_text report_json metrics
 OBJ     = $(MODULES:%=build/%.o)
 SAN_OBJ = $(MODULES:%=build/san/%.o)
-UNITS   = check_decode check_conn check_tcpsm check_detect check_spool
+UNITS   = check_decode check_conn check_tcpsm check_detect check_spool check_metrics
 
 all: rstscope
 
@@ -64,6 +64,7 @@ check: rstscope build/rstscope-san $(UNITS:%=build/tests/%) $(UNITS:%=build/test
 	@tests/run-e2e.sh ./rstscope
 	@tests/run-e2e.sh build/rstscope-san
 	@tests/shard-union.sh ./rstscope
+	@tests/live.sh build/rstscope-san
 	@$(PYTHON) tests/conformance.py --rstscope ./rstscope --min-state 99 >build/conformance.txt; \
 	    rc=$$?; grep -E '^TOTAL|skipping' build/conformance.txt; exit $$rc
 
@@ -84,7 +85,7 @@ conformance: rstscope
 FUZZ_CC   ?= clang
 FUZZ_TIME ?= 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude \
-             -D_DEFAULT_SOURCE $(shell $(PKG_CONFIG) --cflags libpcap jansson)
+             -D_DEFAULT_SOURCE $(shell $(PKG_CONFIG) --cflags libpcap jansson libmicrohttpd)
 FUZZ_SRC   = $(MODULES:%=src/%.c)
 
 build/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) | build

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void run(const uint8_t *data, size_t size, enum fmt format, FILE *out)
 {
-        struct rs_config cfg = { .format = format, .verbose = 1,
+        struct rs_config cfg = { .format = format, .verbose = 1, .flags_only_hint = -1,
                 .lim = { 3600000000000LL, 180000000000LL, 5000000000LL, 10000 },
                 .min_idle = 0.5, .cluster_min = 3, .spool_mem = 4096 };
         struct capture cap;

@@ -12,6 +12,7 @@
 
 #include "capture.h"
 #include "conn.h"
+#include "detect.h"
 #include "summary.h"
 
 enum fmt { FMT_TEXT, FMT_JSON, FMT_JSONL };
@@ -24,6 +25,11 @@ struct rs_config {
         size_t cluster_min;             /* see RS_CLUSTER_MIN_COUNT */
         uint32_t shard_i, shard_n;      /* keep 5-tuples hashing to shard i of n (n = 0: all) */
         size_t spool_mem;               /* bytes of records kept in memory, RS_SPOOL_MEM */
+        int flags_only_hint;            /* 1: SYN/FIN/RST only (by the capture filter), 0: full,
+                                           -1: judge from the packets seen so far */
+        /* called with every finished connection (live metrics), or NULL */
+        void (*on_conn)(void *ctx, const struct conn *c, const struct det_result *d);
+        void *on_conn_ctx;
 };
 
 struct analysis;
@@ -32,6 +38,11 @@ struct analysis *analysis_create(const struct rs_config *cfg, FILE *out);
 /* One captured packet of input in. */
 void analysis_packet(struct analysis *a, struct input *in, int64_t ts, const uint8_t *data,
                      uint32_t caplen, uint32_t len);
+/* Live: the wall clock (ns) expires idle connections when no packet does. */
+void analysis_tick(struct analysis *a, int64_t now);
+/* Live, text: one line of counts so far. */
+void analysis_interval(const struct analysis *a, FILE *out, int64_t now);
+size_t analysis_open_conns(const struct analysis *a);
 /* Finish every connection and write the report; -1 on an output or
  * memory error (message printed). */
 int analysis_end(struct analysis *a, const struct capture *cap);

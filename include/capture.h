@@ -31,6 +31,10 @@ struct input {                  /* one capture file, in command-line order */
         const uint8_t *data;
         int done;               /* no more records */
         FILE *stream;           /* read once from here (stdin, or a caller's stream), or NULL */
+        int live;               /* a live interface */
+        int nano;               /* live: timestamps in ns (else µs) */
+        uint64_t dropped;       /* live: dropped by the kernel (pcap_stats ps_drop) */
+        uint64_t if_dropped;    /* live: dropped by the interface (ps_ifdrop) */
 };
 
 struct capture {
@@ -49,6 +53,7 @@ struct packet {
         int64_t ts;             /* ns since the epoch */
         uint32_t caplen, len;   /* captured and wire length */
         const uint8_t *data;
+        const struct pcap_pkthdr *hdr; /* libpcap's header (for pcap_dump) */
 };
 
 /* Open and check every file (header, link type).  On failure returns -1
@@ -64,6 +69,19 @@ int capture_open_stream(struct capture *c, FILE *fp, const char *name, char *err
 /* Next packet in timestamp order: 1 and *pkt filled, 0 at the end. Read
  * errors end that input (marked truncated) and reading goes on. */
 int capture_next(struct capture *c, struct packet *pkt);
+
+/* Live capture on iface with a BPF filter (NULL: none).  Errors return -1
+ * with a one-line reason in err and *usage set when the filter was at
+ * fault (a usage error rather than an input one). */
+int capture_open_live(struct capture *c, const char *iface, const char *filter, int snaplen,
+                      char *err, size_t errlen, int *usage);
+/* Next live packet: 1 with *pkt filled, 0 when the read timed out (about
+ * 100 ms without a packet), -1 when the capture failed (reason in the
+ * input's error). */
+int capture_live_next(struct capture *c, struct packet *pkt);
+/* Refresh the live input's drop counters. */
+void capture_live_stats(struct capture *c);
+pcap_t *capture_pcap(struct capture *c);
 
 /* Number of inputs that ended with a read error. */
 size_t capture_truncated(const struct capture *c);

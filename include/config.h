@@ -33,6 +33,16 @@
 #  define RS_CLUSTER_MIN_COUNT  3     /* smallest cluster, connections; --cluster-min */
 #endif
 
+#ifndef RS_SNAPLEN
+#  define RS_SNAPLEN            160   /* live: bytes kept of each packet (link, IP and TCP
+                                         headers with options); --snaplen */
+#endif
+#ifndef RS_LIVE_FILTER                /* live: SYN, FIN or RST, IPv4 and IPv6 (no extension
+                                         headers); -f to change, --full for all TCP */
+#  define RS_LIVE_FILTER "(tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0) or " \
+                         "(ip6 and ip6[6] == 6 and ip6[53] & 0x07 != 0)"
+#endif
+
 /* ---- obscure ---- */
 
 #ifndef RS_CLUSTER_MIN_SHARE

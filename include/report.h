@@ -36,6 +36,9 @@ void report_text_head(FILE *out, const struct report *r);
 /* One connection as a JSON object (malloc'd string, caller frees), or NULL. */
 char *report_json_conn(const struct conn *c, const struct det_result *d, int flags_only,
                        int with_type);
+/* JSON Lines: one finding of a connection, with the connection's id and
+ * endpoints (malloc'd string). */
+char *report_json_finding(const struct conn *c, const struct finding *f);
 /* The document up to the connections array ("connections":[), and after. */
 int report_json_head(FILE *out, const struct report *r);
 void report_json_tail(FILE *out);

@@ -5,8 +5,10 @@
  * At the end, the report around the records.  It owns the connection
  * table, the summary and the spool; it does not open inputs or parse
  * options. */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "analysis.h"
 #include "decode.h"
@@ -35,6 +37,8 @@ struct analysis {
  * as connections finish. */
 static int flags_only(const struct analysis *a)
 {
+        if (a->cfg.flags_only_hint >= 0)
+                return a->cfg.flags_only_hint;
         return a->sm.st.segments > 0 && a->sm.st.flagless == 0;
 }
 
@@ -49,12 +53,22 @@ static void on_finish(struct conn *c, void *ctx)
 
         detect_conn(c, &d, &dr);
         summary_add(&a->sum, c, &dr);
+        if (a->cfg.on_conn)
+                a->cfg.on_conn(a->cfg.on_conn_ctx, c, &dr);
         switch (a->cfg.format) {
         case FMT_JSONL:
                 js = report_json_conn(c, &dr, d.flags_only, 1);
-                if (!js || fprintf(a->out, "%s\n", js) < 0 || fflush(a->out) != 0)
+                if (!js || fprintf(a->out, "%s\n", js) < 0)
                         a->err = 1;
                 free(js);
+                for (int i = 0; i < dr.n; i++) {        /* and each finding on its own */
+                        js = report_json_finding(c, &dr.f[i]);
+                        if (!js || fprintf(a->out, "%s\n", js) < 0)
+                                a->err = 1;
+                        free(js);
+                }
+                if (fflush(a->out) != 0)
+                        a->err = 1;
                 break;
         case FMT_JSON:
                 js = report_json_conn(c, &dr, d.flags_only, 0);
@@ -121,6 +135,38 @@ void analysis_packet(struct analysis *a, struct input *in, int64_t ts, const uin
         }
         a->any = 1;
         tcpsm_on_segment(&a->sm, &seg);
+}
+
+void analysis_tick(struct analysis *a, int64_t now)
+{
+        if (now - a->swept >= 1000000000 && now > a->now) {
+                conn_table_expire(a->sm.table, now);
+                a->swept = now;
+        }
+}
+
+size_t analysis_open_conns(const struct analysis *a)
+{
+        return conn_table_count(a->sm.table);
+}
+
+void analysis_interval(const struct analysis *a, FILE *out, int64_t now)
+{
+        const struct summary *s = &a->sum;
+        time_t sec = (time_t)(now / 1000000000);
+        struct tm tm;
+        char tb[32] = "";
+
+        if (localtime_r(&sec, &tm))
+                strftime(tb, sizeof tb, "%H:%M:%S", &tm);
+        fprintf(out, "[%s] %" PRIu64 " connections ended, %zu open; closes: client FIN %" PRIu64
+                ", client RST %" PRIu64 ", server FIN %" PRIu64 ", server RST %" PRIu64 "; findings:",
+                tb, s->nconns, conn_table_count(a->sm.table), s->closes[0], s->closes[1], s->closes[2],
+                s->closes[3]);
+        for (int k = 0; k < DET_NKINDS; k++)
+                fprintf(out, " %s %" PRIu64, detect_kind_name((enum finding_kind)k), s->kind_conns[k]);
+        fputc('\n', out);
+        fflush(out);
 }
 
 int analysis_end(struct analysis *a, const struct capture *cap)

@@ -4,6 +4,7 @@
  * knows nothing about what the packets contain beyond the link type. */
 #define _GNU_SOURCE             /* fopencookie */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -337,6 +338,7 @@ int capture_next(struct capture *c, struct packet *pkt)
         pkt->caplen = in->hdr->caplen;
         pkt->len = in->hdr->len;
         pkt->data = in->data;
+        pkt->hdr = in->hdr;
         in->packets++;
         if (in->packets == 1 || pkt->ts < in->first_ts)
                 in->first_ts = pkt->ts;
@@ -346,6 +348,167 @@ int capture_next(struct capture *c, struct packet *pkt)
          * happens on the next call: advance lazily. */
         c->pending = in;
         return 1;
+}
+
+/* ---- live capture ---- */
+
+/* "no such device": name the interfaces that exist. */
+static void list_ifaces(char *err, size_t errlen)
+{
+        char ebuf[PCAP_ERRBUF_SIZE];
+        pcap_if_t *all, *d;
+        size_t n = strlen(err);
+
+        if (pcap_findalldevs(&all, ebuf) != 0)
+                return;
+        n += (size_t)snprintf(err + n, n < errlen ? errlen - n : 0, " (interfaces:");
+        for (d = all; d && n < errlen; d = d->next)
+                n += (size_t)snprintf(err + n, errlen - n, " %s", d->name);
+        if (n < errlen)
+                snprintf(err + n, errlen - n, ")");
+        pcap_freealldevs(all);
+}
+
+static int live_fail(pcap_t *pc, const char *iface, int rc, char *err, size_t errlen)
+{
+        switch (rc) {
+        case PCAP_ERROR_PERM_DENIED:
+        case PCAP_ERROR_PROMISC_PERM_DENIED:
+                snprintf(err, errlen, "%s: no permission to capture: run as root or give the binary "
+                         "CAP_NET_RAW (setcap cap_net_raw,cap_net_admin=eip rstscope)", iface);
+                break;
+        case PCAP_ERROR_NO_SUCH_DEVICE:
+                snprintf(err, errlen, "%s: no such interface", iface);
+                list_ifaces(err, errlen);
+                break;
+        default:
+                snprintf(err, errlen, "%s: cannot capture: %s", iface, pcap_geterr(pc));
+                break;
+        }
+        pcap_close(pc);
+        return -1;
+}
+
+int capture_open_live(struct capture *c, const char *iface, const char *filter, int snaplen,
+                      char *err, size_t errlen, int *usage)
+{
+        char ebuf[PCAP_ERRBUF_SIZE] = "";
+        struct bpf_program prog;
+        struct input *in;
+        pcap_t *pc;
+        int rc;
+
+        *usage = 0;
+        memset(c, 0, sizeof *c);
+        c->in = calloc(1, sizeof *c->in);
+        c->heap = calloc(1, sizeof *c->heap);
+        c->order = calloc(1, sizeof *c->order);
+        if (!c->in || !c->heap || !c->order) {
+                snprintf(err, errlen, "out of memory");
+                return -1;
+        }
+        c->nin = 1;
+        in = &c->in[0];
+        in->name = iface;
+        in->live = 1;
+        snprintf(in->format, sizeof in->format, "live");
+        if (!(pc = pcap_create(iface, ebuf))) {
+                snprintf(err, errlen, "%s: cannot capture: %s", iface, ebuf);
+                return -1;
+        }
+        pcap_set_snaplen(pc, snaplen);
+        pcap_set_timeout(pc, 100);
+        pcap_set_immediate_mode(pc, 1);
+        pcap_set_buffer_size(pc, 16 << 20);
+        pcap_set_tstamp_precision(pc, PCAP_TSTAMP_PRECISION_NANO);
+        rc = pcap_activate(pc);
+        if (rc < 0)
+                return live_fail(pc, iface, rc, err, errlen);
+        in->linktype = pcap_datalink(pc);
+        if (!decode_link_supported(in->linktype)) {
+                const char *nm = pcap_datalink_val_to_name(in->linktype);
+                snprintf(err, errlen, "%s: unsupported link type %d (%s)", iface, in->linktype,
+                         nm ? nm : "unknown");
+                pcap_close(pc);
+                return -1;
+        }
+        if (filter && *filter) {
+                if (pcap_compile(pc, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+                        snprintf(err, errlen, "bad filter '%s': %s", filter, pcap_geterr(pc));
+                        *usage = 1;
+                        pcap_close(pc);
+                        return -1;
+                }
+                rc = pcap_setfilter(pc, &prog);
+                pcap_freecode(&prog);
+                if (rc != 0) {
+                        snprintf(err, errlen, "%s: cannot set the filter: %s", iface, pcap_geterr(pc));
+                        pcap_close(pc);
+                        return -1;
+                }
+        }
+        /* non-blocking, waited for with poll(): libpcap's own wait does not
+         * return on its timeout on Linux, and a signal must end the capture */
+        if (pcap_setnonblock(pc, 1, ebuf) != 0 || pcap_get_selectable_fd(pc) < 0) {
+                snprintf(err, errlen, "%s: cannot poll the capture: %s", iface, ebuf);
+                pcap_close(pc);
+                return -1;
+        }
+        in->pc = pc;
+        in->nano = pcap_get_tstamp_precision(pc) == PCAP_TSTAMP_PRECISION_NANO;
+        return 0;
+}
+
+int capture_live_next(struct capture *c, struct packet *pkt)
+{
+        struct input *in = &c->in[0];
+        struct pcap_pkthdr *h;
+        const u_char *d;
+        int rc = pcap_next_ex(in->pc, &h, &d);
+
+        if (rc == 0) {                  /* nothing yet: wait up to 100 ms (or a signal) */
+                struct pollfd pfd = { .fd = pcap_get_selectable_fd(in->pc), .events = POLLIN };
+                if (poll(&pfd, 1, 100) <= 0)
+                        return 0;
+                rc = pcap_next_ex(in->pc, &h, &d);
+                if (rc == 0)
+                        return 0;
+        }
+        if (rc != 1) {
+                if (rc == PCAP_ERROR) {
+                        in->truncated = 1;
+                        snprintf(in->error, sizeof in->error, "%s", pcap_geterr(in->pc));
+                }
+                return -1;
+        }
+        pkt->in = in;
+        pkt->ts = (int64_t)h->ts.tv_sec * 1000000000 +
+                  (int64_t)h->ts.tv_usec * (in->nano ? 1 : 1000);
+        pkt->caplen = h->caplen;
+        pkt->len = h->len;
+        pkt->data = d;
+        pkt->hdr = h;
+        if (!in->packets || pkt->ts < in->first_ts)
+                in->first_ts = pkt->ts;
+        if (pkt->ts > in->last_ts)
+                in->last_ts = pkt->ts;
+        in->packets++;
+        return 1;
+}
+
+void capture_live_stats(struct capture *c)
+{
+        struct pcap_stat st;
+
+        if (c->nin && c->in[0].live && c->in[0].pc && pcap_stats(c->in[0].pc, &st) == 0) {
+                c->in[0].dropped = st.ps_drop;
+                c->in[0].if_dropped = st.ps_ifdrop;
+        }
+}
+
+pcap_t *capture_pcap(struct capture *c)
+{
+        return c->nin ? c->in[0].pc : NULL;
 }
 
 size_t capture_truncated(const struct capture *c)

@@ -9,7 +9,7 @@
 
 #include "conn.h"
 
-#define POOL_SHIFT 12                   /* records per chunk: 4096 */
+#define POOL_SHIFT 8                    /* records per chunk: 256 */
 #define POOL_CHUNK (1u << POOL_SHIFT)
 
 enum lclass { LC_HALFOPEN = 0, LC_ESTABLISHED, LC_CLOSED, LC_N };

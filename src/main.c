@@ -1,8 +1,14 @@
 /* main.c - command line: options, inputs, the packet loop feeding the
  * analysis (analysis.c: decode -> state machine -> detectors -> report),
  * the CI gate and the exit code.  Analyses nothing itself. */
+#define _GNU_SOURCE             /* initgroups */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +20,7 @@
 #include "conn.h"
 #include "decode.h"
 #include "detect.h"
+#include "metrics.h"
 #include "report.h"
 #include "summary.h"
 #include "tcpsm.h"
@@ -28,6 +35,16 @@
 
 struct opts {
         struct rs_config cfg;
+        const char *iface;              /* -i: live capture */
+        const char *filter;             /* -f, or the default */
+        int full;                       /* --full: every TCP packet */
+        double duration;                /* --duration S, 0 = until a signal */
+        uint64_t count;                 /* --count N, 0 = no limit */
+        double interval;                /* --interval S (text), 0 = none */
+        const char *write_file;         /* -w */
+        const char *metrics_addr;       /* --metrics ADDR:PORT */
+        const char *user;               /* -Z */
+        int snaplen;                    /* --snaplen */
         long gate[DET_NKINDS];          /* most connections allowed per kind, -1 = no gate */
         const char **files;
         size_t nfiles;
@@ -37,12 +54,24 @@ static void usage(FILE *out)
 {
         fprintf(out,
 "Usage: rstscope [options] FILE...\n"
+"       rstscope [options] -i INTERFACE\n"
 "Passive TCP connection-lifecycle analyzer: every connection in a capture,\n"
 "who closed it, how (FIN or RST) and when.\n"
 "\n"
 "Input:\n"
 "  FILE...                 pcap or pcapng files, merged in time order; - is stdin\n"
 "  -r FILE                 read FILE (as tcpdump -r); may be repeated\n"
+"Live capture:\n"
+"  -i, --interface IFACE   capture on IFACE (lo, eth0, any ...)\n"
+"  -f, --filter BPF        capture filter (default: SYN/FIN/RST packets, IPv4 and IPv6)\n"
+"  --full                  capture every TCP packet (idle times, data races)\n"
+"  --duration S            stop after S seconds (default: at SIGINT/SIGTERM)\n"
+"  --count N               stop after N packets\n"
+"  --interval S            text: print a line of counts every S seconds\n"
+"  -w, --write FILE        also save the packets to FILE (pcap)\n"
+"  --metrics ADDR:PORT     serve Prometheus metrics on http://ADDR:PORT/metrics\n"
+"  --snaplen N             bytes kept of each packet (default %d: headers)\n"
+"  -Z, --user USER         drop root privileges to USER once capturing\n"
 "Output:\n"
 "  -F, --format FMT        text (default), json, or jsonl (a line per connection\n"
 "                          as it ends, then a line per cluster)\n"
@@ -68,7 +97,7 @@ static void usage(FILE *out)
 "Exit codes: 0 ok; 1 internal error; 2 usage error; 3 input cannot be read\n"
 "(missing, not a capture, unsupported link type); 4 an input was truncated or\n"
 "failed midway (the report covers what was read); 5 --fail-on/--max exceeded.\n",
-                RS_MIN_IDLE_S, RS_CLUSTER_MIN_COUNT,
+                RS_SNAPLEN, RS_MIN_IDLE_S, RS_CLUSTER_MIN_COUNT,
                 RS_IDLE_TIMEOUT_S, RS_HALFOPEN_TIMEOUT_S, RS_CLOSE_LINGER_S, RS_MAX_CONNS);
 }
 
@@ -136,7 +165,7 @@ static int parse_max(const char *arg, struct opts *o)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
         enum { O_IDLE = 256, O_HALFOPEN, O_LINGER, O_MAXCONNS, O_MINIDLE, O_CLMIN, O_FAILON, O_MAX,
-               O_SHARD };
+               O_SHARD, O_FULL, O_DURATION, O_COUNT, O_INTERVAL, O_METRICS, O_SNAPLEN };
         static const struct option longopts[] = {
                 { "format", required_argument, NULL, 'F' },
                 { "verbose", no_argument, NULL, 'v' },
@@ -149,6 +178,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 { "fail-on", required_argument, NULL, O_FAILON },
                 { "max", required_argument, NULL, O_MAX },
                 { "shard", required_argument, NULL, O_SHARD },
+                { "interface", required_argument, NULL, 'i' },
+                { "filter", required_argument, NULL, 'f' },
+                { "full", no_argument, NULL, O_FULL },
+                { "duration", required_argument, NULL, O_DURATION },
+                { "count", required_argument, NULL, O_COUNT },
+                { "interval", required_argument, NULL, O_INTERVAL },
+                { "write", required_argument, NULL, 'w' },
+                { "metrics", required_argument, NULL, O_METRICS },
+                { "snaplen", required_argument, NULL, O_SNAPLEN },
+                { "user", required_argument, NULL, 'Z' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -159,7 +198,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         if (!o->files)
                 return EXIT_INTERNAL;
         opterr = 0;             /* our own one-line messages */
-        while ((ch = getopt_long(argc, argv, ":F:r:vhV", longopts, NULL)) != -1) {
+        while ((ch = getopt_long(argc, argv, ":F:r:vhVi:f:w:Z:", longopts, NULL)) != -1) {
                 switch (ch) {
                 case 'F':
                         if (strcmp(optarg, "text") == 0)
@@ -177,6 +216,49 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 case 'r':
                         o->files[o->nfiles++] = optarg;
                         break;
+                case 'i':
+                        o->iface = optarg;
+                        break;
+                case 'f':
+                        o->filter = optarg;
+                        break;
+                case 'w':
+                        o->write_file = optarg;
+                        break;
+                case 'Z':
+                        o->user = optarg;
+                        break;
+                case O_FULL:
+                        o->full = 1;
+                        break;
+                case O_METRICS:
+                        o->metrics_addr = optarg;
+                        break;
+                case O_DURATION:
+                case O_INTERVAL: {
+                        int64_t ns;
+                        if (parse_seconds(optarg, &ns) < 0 || ns == 0) {
+                                fprintf(stderr, "rstscope: bad number of seconds '%s'\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        *(ch == O_DURATION ? &o->duration : &o->interval) = (double)ns / 1e9;
+                        break;
+                }
+                case O_COUNT:
+                case O_SNAPLEN: {
+                        char *end;
+                        unsigned long long v = strtoull(optarg, &end, 10);
+                        if (end == optarg || *end || v == 0 || (ch == O_SNAPLEN && (v < 64 || v > 262144))) {
+                                fprintf(stderr, "rstscope: bad %s '%s'\n",
+                                        ch == O_COUNT ? "--count" : "--snaplen (64..262144)", optarg);
+                                return EXIT_USAGE;
+                        }
+                        if (ch == O_COUNT)
+                                o->count = v;
+                        else
+                                o->snaplen = (int)v;
+                        break;
+                }
                 case 'v':
                         o->cfg.verbose++;
                         break;
@@ -265,8 +347,22 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         }
         for (int i = optind; i < argc; i++)
                 o->files[o->nfiles++] = argv[i];
-        if (o->nfiles == 0) {
-                fprintf(stderr, "rstscope: no capture file given (try 'rstscope --help')\n");
+        if (o->iface && o->nfiles) {
+                fprintf(stderr, "rstscope: -i captures live; it does not read files\n");
+                return EXIT_USAGE;
+        }
+        if (!o->iface && o->nfiles == 0) {
+                fprintf(stderr, "rstscope: no capture file or interface given (try 'rstscope --help')\n");
+                return EXIT_USAGE;
+        }
+        if (!o->iface && (o->filter || o->full || o->duration > 0 || o->count || o->interval > 0 ||
+                          o->write_file || o->metrics_addr || o->user)) {
+                fprintf(stderr, "rstscope: -f, --full, --duration, --count, --interval, -w, --metrics "
+                        "and -Z are for live capture (-i)\n");
+                return EXIT_USAGE;
+        }
+        if (o->full && o->filter) {
+                fprintf(stderr, "rstscope: --full and -f both set the filter; give one\n");
                 return EXIT_USAGE;
         }
         return EXIT_OK;
@@ -287,6 +383,150 @@ static int gate_failed(const struct opts *o, const struct summary *sum)
         return failed;
 }
 
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+        (void)sig;
+        stop_requested = 1;
+}
+
+static int64_t clock_ns(clockid_t id)
+{
+        struct timespec ts;
+
+        clock_gettime(id, &ts);
+        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* -Z: give up root once the capture, the -w file and the metrics socket
+ * are open, as tcpdump does. */
+static int drop_privileges(const char *user)
+{
+        struct passwd *pw;
+
+        if (getuid() != 0 && geteuid() != 0)
+                return 0;
+        if (!(pw = getpwnam(user))) {
+                fprintf(stderr, "rstscope: -Z: no such user '%s'\n", user);
+                return EXIT_USAGE;
+        }
+        if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+            setuid(pw->pw_uid) != 0) {
+                fprintf(stderr, "rstscope: -Z %s: cannot change user: %s\n", user, strerror(errno));
+                return EXIT_INTERNAL;
+        }
+        return 0;
+}
+
+static void metrics_hook(void *ctx, const struct conn *c, const struct det_result *d)
+{
+        metrics_conn(ctx, c, d);
+}
+
+/* The live loop: until a signal, --duration or --count.  Returns an exit
+ * code; *an is created here and handed back for the report. */
+static int live_loop(struct opts *o, struct capture *cap, struct analysis *an,
+                     struct metrics *m, pcap_dumper_t *dump)
+{
+        int64_t start = clock_ns(CLOCK_MONOTONIC), next_tick = start, next_line = 0;
+        uint64_t n = 0;
+        struct packet pkt;
+        int rc;
+
+        if (o->interval > 0)
+                next_line = start + (int64_t)(o->interval * 1e9);
+        while (!stop_requested) {
+                int64_t mono;
+                rc = capture_live_next(cap, &pkt);
+                if (rc < 0)
+                        break;
+                if (rc == 1) {
+                        analysis_packet(an, pkt.in, pkt.ts, pkt.data, pkt.caplen, pkt.len);
+                        if (dump)
+                                pcap_dump((u_char *)dump, pkt.hdr, pkt.data);
+                        if (o->count && ++n >= o->count)
+                                break;
+                }
+                mono = clock_ns(CLOCK_MONOTONIC);
+                if (mono >= next_tick) {        /* once a second */
+                        next_tick = mono + 1000000000;
+                        analysis_tick(an, clock_ns(CLOCK_REALTIME));
+                        capture_live_stats(cap);
+                        if (m)
+                                metrics_capture(m, cap->in[0].packets, cap->in[0].tcp_packets,
+                                                cap->in[0].dropped, cap->in[0].if_dropped,
+                                                analysis_open_conns(an));
+                        if (dump)
+                                pcap_dump_flush(dump);
+                }
+                if (next_line && mono >= next_line) {
+                        next_line = mono + (int64_t)(o->interval * 1e9);
+                        analysis_interval(an, stdout, clock_ns(CLOCK_REALTIME));
+                }
+                if (o->duration > 0 && mono - start >= (int64_t)(o->duration * 1e9))
+                        break;
+        }
+        capture_live_stats(cap);
+        if (cap->in[0].truncated)
+                fprintf(stderr, "rstscope: %s: capture failed: %s\n", o->iface, cap->in[0].error);
+        return cap->in[0].truncated ? EXIT_PARTIAL : EXIT_OK;
+}
+
+/* Open the interface (and -w, --metrics), drop privileges, capture. */
+static int run_live(struct opts *o, struct capture *cap, struct analysis **anp, struct metrics **mp)
+{
+        char err[PCAP_ERRBUF_SIZE + 1024];
+        pcap_dumper_t *dump = NULL;
+        struct sigaction sa;
+        int usage, rc;
+
+        o->filter = o->full ? "tcp" : o->filter ? o->filter : RS_LIVE_FILTER;
+        o->cfg.flags_only_hint = o->full ? 0 : strcmp(o->filter, RS_LIVE_FILTER) == 0 ? 1 : -1;
+        if (capture_open_live(cap, o->iface, o->filter, o->snaplen, err, sizeof err, &usage) < 0) {
+                fprintf(stderr, "rstscope: %s\n", err);
+                return usage ? EXIT_USAGE : EXIT_INPUT;
+        }
+        if (o->write_file && !(dump = pcap_dump_open(capture_pcap(cap), o->write_file))) {
+                fprintf(stderr, "rstscope: %s: %s\n", o->write_file, pcap_geterr(capture_pcap(cap)));
+                return EXIT_INPUT;
+        }
+        if (o->metrics_addr) {
+                if (!(*mp = metrics_create()) ||
+                    metrics_serve(*mp, o->metrics_addr, err, sizeof err) < 0) {
+                        fprintf(stderr, "rstscope: --metrics %s: %s\n", o->metrics_addr,
+                                *mp ? err : "out of memory");
+                        if (dump)
+                                pcap_dump_close(dump);
+                        return EXIT_INPUT;
+                }
+                o->cfg.on_conn = metrics_hook;
+                o->cfg.on_conn_ctx = *mp;
+        }
+        if (o->user && (rc = drop_privileges(o->user)) != 0) {
+                if (dump)
+                        pcap_dump_close(dump);
+                return rc;
+        }
+        if (!(*anp = analysis_create(&o->cfg, stdout))) {
+                fprintf(stderr, "rstscope: out of memory\n");
+                if (dump)
+                        pcap_dump_close(dump);
+                return EXIT_INTERNAL;
+        }
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        fprintf(stderr, "rstscope: capturing on %s (filter: %s)%s\n", o->iface, o->filter,
+                o->duration > 0 ? "" : "; Ctrl-C ends it");
+        rc = live_loop(o, cap, *anp, *mp, dump);
+        if (dump)
+                pcap_dump_close(dump);
+        return rc;
+}
+
 int main(int argc, char **argv)
 {
         struct opts o = { .cfg = { .format = FMT_TEXT, .lim = {
@@ -294,12 +534,14 @@ int main(int argc, char **argv)
                 .halfopen_ns = (int64_t)RS_HALFOPEN_TIMEOUT_S * 1000000000,
                 .linger_ns = (int64_t)RS_CLOSE_LINGER_S * 1000000000,
                 .max_conns = RS_MAX_CONNS }, .min_idle = RS_MIN_IDLE_S,
-                .cluster_min = RS_CLUSTER_MIN_COUNT, .spool_mem = RS_SPOOL_MEM } };
-        struct capture cap;
-        struct analysis *an;
+                .cluster_min = RS_CLUSTER_MIN_COUNT, .spool_mem = RS_SPOOL_MEM,
+                .flags_only_hint = -1 }, .snaplen = RS_SNAPLEN };
+        struct capture cap = { 0 };
+        struct analysis *an = NULL;
+        struct metrics *m = NULL;
         struct packet pkt;
         char err[PCAP_ERRBUF_SIZE + 512];
-        int rc;
+        int rc, live_rc = EXIT_OK;
 
         for (int k = 0; k < DET_NKINDS; k++)
                 o.gate[k] = -1;
@@ -307,24 +549,34 @@ int main(int argc, char **argv)
                 free(o.files);
                 return rc;
         }
-        if (capture_open(&cap, o.files, o.nfiles, err, sizeof err) < 0) {
-                fprintf(stderr, "rstscope: %s\n", err);
-                capture_close(&cap);
-                free(o.files);
-                return strcmp(err, "out of memory") ? EXIT_INPUT : EXIT_INTERNAL;
+        if (o.iface) {
+                live_rc = run_live(&o, &cap, &an, &m);
+                if (!an) {
+                        capture_close(&cap);
+                        metrics_destroy(m);
+                        free(o.files);
+                        return live_rc;
+                }
+        } else {
+                if (capture_open(&cap, o.files, o.nfiles, err, sizeof err) < 0) {
+                        fprintf(stderr, "rstscope: %s\n", err);
+                        capture_close(&cap);
+                        free(o.files);
+                        return strcmp(err, "out of memory") ? EXIT_INPUT : EXIT_INTERNAL;
+                }
+                if (!(an = analysis_create(&o.cfg, stdout))) {
+                        fprintf(stderr, "rstscope: out of memory\n");
+                        capture_close(&cap);
+                        free(o.files);
+                        return EXIT_INTERNAL;
+                }
+                while (capture_next(&cap, &pkt))
+                        analysis_packet(an, pkt.in, pkt.ts, pkt.data, pkt.caplen, pkt.len);
+                for (size_t i = 0; i < cap.nin; i++)
+                        if (cap.in[i].truncated)
+                                fprintf(stderr, "rstscope: %s: capture ends early: %s\n",
+                                        cap.in[i].name, cap.in[i].error);
         }
-        if (!(an = analysis_create(&o.cfg, stdout))) {
-                fprintf(stderr, "rstscope: out of memory\n");
-                capture_close(&cap);
-                free(o.files);
-                return EXIT_INTERNAL;
-        }
-        while (capture_next(&cap, &pkt))
-                analysis_packet(an, pkt.in, pkt.ts, pkt.data, pkt.caplen, pkt.len);
-        for (size_t i = 0; i < cap.nin; i++)
-                if (cap.in[i].truncated)
-                        fprintf(stderr, "rstscope: %s: capture ends early: %s\n",
-                                cap.in[i].name, cap.in[i].error);
         rc = analysis_end(an, &cap) < 0 ? EXIT_INTERNAL : EXIT_OK;
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 fprintf(stderr, "rstscope: cannot write output: %s\n", strerror(errno));
@@ -334,11 +586,12 @@ int main(int argc, char **argv)
                 fprintf(stderr, "rstscope: warning: out of memory, some connections are missing\n");
         if (rc == EXIT_OK && gate_failed(&o, analysis_summary(an)))
                 rc = EXIT_FINDINGS;
-        if (rc == EXIT_OK && capture_truncated(&cap))
+        if (rc == EXIT_OK && (capture_truncated(&cap) || live_rc == EXIT_PARTIAL))
                 rc = EXIT_PARTIAL;
         if (rc == EXIT_OK && analysis_incomplete(an))
                 rc = EXIT_INTERNAL;
         analysis_destroy(an);
+        metrics_destroy(m);
         capture_close(&cap);
         free(o.files);
         return rc;

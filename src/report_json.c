@@ -175,14 +175,16 @@ static json_t *jinputs(const struct report *r)
                                 json_object_set_new(err, decode_result_name((enum dec_result)k),
                                                     json_integer((json_int_t)in->errors[k]));
                 json_array_append_new(a, json_pack(
-                        "{s:s, s:s, s:s, s:I, s:I, s:b, s:s?, s:o}",
+                        "{s:s, s:s, s:s, s:I, s:I, s:b, s:s?, s:o, s:o, s:o}",
                         "file", in->name, "format", in->format,
                         "linktype", decode_link_name(in->linktype),
                         "packets", (json_int_t)in->packets,
                         "tcp_packets", (json_int_t)in->tcp_packets,
                         "truncated", in->truncated,
                         "error", in->truncated ? in->error : NULL,
-                        "errors", err));
+                        "errors", err,
+                        "dropped", in->live ? json_integer((json_int_t)in->dropped) : json_null(),
+                        "if_dropped", in->live ? json_integer((json_int_t)in->if_dropped) : json_null()));
         }
         return a;
 }
@@ -314,6 +316,20 @@ char *report_json_conn(const struct conn *c, const struct det_result *d, int fla
                 return NULL;
         if (with_type)
                 json_object_set_new(o, "type", json_string("connection"));
+        s = json_dumps(o, JSON_FLAGS);
+        json_decref(o);
+        return s;
+}
+
+char *report_json_finding(const struct conn *c, const struct finding *f)
+{
+        json_t *o = jfinding(f);
+        char *s;
+
+        json_object_set_new(o, "type", json_string("finding"));
+        json_object_set_new(o, "id", json_integer((json_int_t)c->id));
+        json_object_set_new(o, "client", jendpoint(c->family, &c->cli));
+        json_object_set_new(o, "server", jendpoint(c->family, &c->srv));
         s = json_dumps(o, JSON_FLAGS);
         json_decref(o);
         return s;

@@ -76,6 +76,9 @@ static void text_inputs(FILE *out, const struct report *r)
                 }
                 if (!first)
                         fputc('\n', out);
+                if (in->live)
+                        fprintf(out, "         dropped: %" PRIu64 " by the kernel, %" PRIu64
+                                " by the interface\n", in->dropped, in->if_dropped);
                 if (in->truncated)
                         fprintf(out, "         stopped early: %s\n", in->error);
         }
