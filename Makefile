@@ -63,6 +63,8 @@ check: rstscope build/rstscope-san $(UNITS:%=build/tests/%) $(UNITS:%=build/test
 	@echo "unit tests (also under ASan+UBSan): passed"
 	@tests/run-e2e.sh ./rstscope
 	@tests/run-e2e.sh build/rstscope-san
+	@tests/run-e2e.sh tests/valgrind-rstscope
+	@tests/corpus-robust.sh build/rstscope-san
 	@tests/shard-union.sh ./rstscope
 	@tests/live.sh build/rstscope-san
 	@$(PYTHON) tests/conformance.py --rstscope ./rstscope --min-state 99 >build/conformance.txt; \

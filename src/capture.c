@@ -100,6 +100,20 @@ static void input_release(struct input *in)
         in->buf = NULL;
 }
 
+/* A record's time in ns, saturated: pcapng can carry any 64-bit time. */
+static int64_t ts_ns(int64_t sec, int64_t frac, int64_t scale)
+{
+        const int64_t lim = INT64_MAX / 1000000000 - 1;
+
+        if (sec > lim)
+                return INT64_MAX / 2;
+        if (sec < -lim)
+                return -(INT64_MAX / 2);
+        if (frac < 0 || frac > 1000000000)
+                frac = frac < 0 ? 0 : 999999999;
+        return sec * 1000000000 + frac * scale;
+}
+
 /* Read the next record of an open input into in->hdr/in->data. */
 static void input_advance(struct input *in)
 {
@@ -110,7 +124,7 @@ static void input_advance(struct input *in)
         if (rc == 1) {
                 in->hdr = h;
                 in->data = d;
-                in->next_ts = (int64_t)h->ts.tv_sec * 1000000000 + (int64_t)h->ts.tv_usec;
+                in->next_ts = ts_ns(h->ts.tv_sec, h->ts.tv_usec, 1);
                 return;
         }
         if (rc == PCAP_ERROR) {
@@ -482,8 +496,7 @@ int capture_live_next(struct capture *c, struct packet *pkt)
                 return -1;
         }
         pkt->in = in;
-        pkt->ts = (int64_t)h->ts.tv_sec * 1000000000 +
-                  (int64_t)h->ts.tv_usec * (in->nano ? 1 : 1000);
+        pkt->ts = ts_ns(h->ts.tv_sec, h->ts.tv_usec, in->nano ? 1 : 1000);
         pkt->caplen = h->caplen;
         pkt->len = h->len;
         pkt->data = d;
