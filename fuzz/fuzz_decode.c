@@ -30,7 +30,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 t = conn_table_create(&lim, NULL, NULL);
                 sm.table = t;
                 sm.linger_ns = 1000000000;
-                sm.idle_ns = 1000000000;
         }
         caplen = (uint32_t)(size - 3);
         wire = caplen + (uint32_t)(data[1] << 8 | data[2]);

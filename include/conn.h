@@ -153,6 +153,9 @@ void conn_table_expire(struct conn_table *t, int64_t now);
 /* Finish every live connection with CLOSE_REASON_EOF. */
 void conn_table_flush(struct conn_table *t);
 
+/* Same address and port. */
+int conn_ep_eq(const struct endpoint *a, const struct endpoint *b);
+
 /* Hash of a 5-tuple, the same from both directions (also for --shard). */
 uint64_t conn_tuple_hash(const struct endpoint *a, const struct endpoint *b);
 

@@ -23,7 +23,6 @@ struct tcpsm_stats {
 struct tcpsm {
         struct conn_table *table;
         int64_t linger_ns;      /* see RS_CLOSE_LINGER_S */
-        int64_t idle_ns;        /* see RS_IDLE_TIMEOUT_S */
         struct tcpsm_stats st;
 };
 
@@ -41,6 +40,8 @@ struct close_info {
 };
 
 void tcpsm_close_info(const struct conn *c, struct close_info *ci);
+/* 0 client FIN, 1 client RST, 2 server FIN, 3 server RST, 4 not closed */
+size_t tcpsm_close_index(const struct conn *c);
 const char *tcpsm_conn_state(const struct conn *c);   /* Zeek conn_state */
 const char *tcpsm_handshake(const struct conn *c);    /* complete, refused, ... */
 uint64_t tcpsm_bytes(const struct conn *c, int side); /* payload bytes from seq space */

@@ -96,7 +96,6 @@ struct analysis *analysis_create(const struct rs_config *cfg, FILE *out)
         a->cfg = *cfg;
         a->out = out;
         a->sm.linger_ns = cfg->lim.linger_ns;
-        a->sm.idle_ns = cfg->lim.idle_ns;
         a->sm.table = conn_table_create(&cfg->lim, on_finish, a);
         a->spool = spool_create(cfg->spool_mem);
         summary_init(&a->sum, &so);

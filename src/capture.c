@@ -257,8 +257,8 @@ static int order_cmp(const void *a, const void *b)
         return x < y ? -1 : x > y;
 }
 
-int capture_open(struct capture *c, const char *const *files, size_t n,
-                 char *err, size_t errlen)
+/* Room for n inputs; c->nin = n. */
+static int capture_alloc(struct capture *c, size_t n, char *err, size_t errlen)
 {
         memset(c, 0, sizeof *c);
         c->in = calloc(n ? n : 1, sizeof *c->in);
@@ -269,6 +269,14 @@ int capture_open(struct capture *c, const char *const *files, size_t n,
                 return -1;
         }
         c->nin = n;
+        return 0;
+}
+
+int capture_open(struct capture *c, const char *const *files, size_t n,
+                 char *err, size_t errlen)
+{
+        if (capture_alloc(c, n, err, errlen) < 0)
+                return -1;
         for (size_t i = 0; i < n; i++) {
                 struct input *in = &c->in[i];
                 in->name = files[i];
@@ -289,16 +297,10 @@ int capture_open(struct capture *c, const char *const *files, size_t n,
 
 int capture_open_stream(struct capture *c, FILE *fp, const char *name, char *err, size_t errlen)
 {
-        memset(c, 0, sizeof *c);
-        c->in = calloc(1, sizeof *c->in);
-        c->heap = calloc(1, sizeof *c->heap);
-        c->order = calloc(1, sizeof *c->order);
-        if (!c->in || !c->heap || !c->order) {
+        if (capture_alloc(c, 1, err, errlen) < 0) {
                 fclose(fp);
-                snprintf(err, errlen, "out of memory");
                 return -1;
         }
-        c->nin = 1;
         c->in[0].name = name;
         c->in[0].stream = fp;
         if (input_open(&c->in[0], err, errlen) < 0)
@@ -413,15 +415,8 @@ int capture_open_live(struct capture *c, const char *iface, const char *filter, 
         int rc;
 
         *usage = 0;
-        memset(c, 0, sizeof *c);
-        c->in = calloc(1, sizeof *c->in);
-        c->heap = calloc(1, sizeof *c->heap);
-        c->order = calloc(1, sizeof *c->order);
-        if (!c->in || !c->heap || !c->order) {
-                snprintf(err, errlen, "out of memory");
+        if (capture_alloc(c, 1, err, errlen) < 0)
                 return -1;
-        }
-        c->nin = 1;
         in = &c->in[0];
         in->name = iface;
         in->live = 1;

@@ -81,7 +81,7 @@ uint64_t conn_tuple_hash(const struct endpoint *a, const struct endpoint *b)
         return h ^ (h >> 29);
 }
 
-static int ep_eq(const struct endpoint *a, const struct endpoint *b)
+int conn_ep_eq(const struct endpoint *a, const struct endpoint *b)
 {
         return a->port == b->port && memcmp(a->addr, b->addr, 16) == 0;
 }
@@ -220,11 +220,11 @@ struct conn *conn_table_find(struct conn_table *t, const struct segment *seg, in
                 struct conn *c = at(t, i);
                 if (c->family != seg->family)
                         continue;
-                if (ep_eq(&c->cli, &seg->src) && ep_eq(&c->srv, &seg->dst)) {
+                if (conn_ep_eq(&c->cli, &seg->src) && conn_ep_eq(&c->srv, &seg->dst)) {
                         *dir = CLIENT;
                         return c;
                 }
-                if (ep_eq(&c->srv, &seg->src) && ep_eq(&c->cli, &seg->dst)) {
+                if (conn_ep_eq(&c->srv, &seg->src) && conn_ep_eq(&c->cli, &seg->dst)) {
                         *dir = SERVER;
                         return c;
                 }

@@ -24,16 +24,6 @@ const char *report_ip(int family, const struct endpoint *e, char *buf, size_t le
         return buf;
 }
 
-static size_t close_index(const struct conn *c)
-{
-        struct close_info ci;
-
-        tcpsm_close_info(c, &ci);
-        if (ci.by < 0)
-                return 4;
-        return (size_t)(ci.by * 2 + (ci.how == HOW_RST));
-}
-
 /* "2024-03-01 12:00:00.123456 UTC" (date_too) or "12:00:00.123456". */
 static const char *fmt_time(int64_t ns, int date_too, char *buf, size_t len)
 {
@@ -134,7 +124,7 @@ static void text_summary(FILE *out, const struct report *r)
 /* The close column: who and how, or why the record ended open. */
 static const char *close_label(const struct conn *c)
 {
-        size_t k = close_index(c);
+        size_t k = tcpsm_close_index(c);
 
         if (k < 4)
                 return close_names[k];

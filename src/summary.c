@@ -182,15 +182,10 @@ static int giveup_add(struct giveup *g, double lo, double hi, const struct conn 
 
 /* ---- adding a connection ---- */
 
-static int ep_eq(const struct endpoint *a, const struct endpoint *b)
-{
-        return a->port == b->port && memcmp(a->addr, b->addr, 16) == 0;
-}
-
 static struct sum_server *server_of(struct summary *s, const struct conn *c)
 {
         for (size_t i = 0; i < s->nservers; i++)
-                if (s->servers[i].family == c->family && ep_eq(&s->servers[i].ep, &c->srv))
+                if (s->servers[i].family == c->family && conn_ep_eq(&s->servers[i].ep, &c->srv))
                         return &s->servers[i];
         if (s->nservers >= s->o.max_servers)
                 return NULL;
@@ -204,13 +199,11 @@ static struct sum_server *server_of(struct summary *s, const struct conn *c)
 static void count_state(struct summary *s, const struct conn *c)
 {
         const char *st = tcpsm_conn_state(c);
-        struct close_info ci;
 
         for (size_t k = 0; k < SUM_NSTATES; k++)
                 if (strcmp(st, state_names[k]) == 0)
                         s->states[k]++;
-        tcpsm_close_info(c, &ci);
-        s->closes[ci.by < 0 ? 4 : ci.by * 2 + (ci.how == HOW_RST)]++;
+        s->closes[tcpsm_close_index(c)]++;
 }
 
 static void count_kinds(struct summary *s, const struct conn *c, const struct det_result *d)
@@ -340,7 +333,7 @@ static int group(struct summary *s, size_t *dcap, size_t *ccap, const struct his
                 for (size_t b = first[p] * SUM_EXAMPLES; exh && exh->ex &&
                      b < (last[p] + 1) * SUM_EXAMPLES && c.nexamples < SUM_EXAMPLES; b++)
                         if (exh->ex[b].used && (server < 0 ||
-                            ep_eq(&exh->ex[b].srv, &s->servers[server].ep)))
+                            conn_ep_eq(&exh->ex[b].srv, &s->servers[server].ep)))
                                 c.ex[c.nexamples++] = exh->ex[b];
                 if (push((void **)&s->clusters, &s->nclusters, ccap, sizeof c, &c) < 0)
                         return -1;

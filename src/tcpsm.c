@@ -592,6 +592,14 @@ void tcpsm_close_info(const struct conn *c, struct close_info *ci)
         ci->at = best < 0 ? 0 : m[best]->ts;
 }
 
+size_t tcpsm_close_index(const struct conn *c)
+{
+        struct close_info ci;
+
+        tcpsm_close_info(c, &ci);
+        return ci.by < 0 ? 4 : (size_t)(ci.by * 2 + (ci.how == HOW_RST));
+}
+
 /* Full match of Zeek's pattern ^?S[^HAFGIQ]*R.* against the history. */
 static int history_rstos0(const struct conn *c)
 {

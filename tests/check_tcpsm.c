@@ -60,7 +60,6 @@ static void setup(void)
         sm.table = conn_table_create(&lim, on_finish, &nrecs);
         ck_assert_ptr_nonnull(sm.table);
         sm.linger_ns = lim.linger_ns;
-        sm.idle_ns = lim.idle_ns;
 }
 
 static void teardown(void)
