@@ -33,12 +33,14 @@ size_t report_text_row(const struct conn *c, int verbose, int flags_only, char *
 /* Everything before the rows, including the table heading. */
 void report_text_head(FILE *out, const struct report *r);
 
-/* One connection as a JSON object (malloc'd string, caller frees), or NULL. */
-char *report_json_conn(const struct conn *c, const struct det_result *d, int flags_only,
-                       int with_type);
+/* One connection as a JSON object (no newline) into buf; returns its
+ * length, or 0 when it does not fit.  RS_JSON_RECORD_MAX always fits. */
+#define RS_JSON_RECORD_MAX 8192
+size_t report_json_conn(const struct conn *c, const struct det_result *d, int flags_only,
+                        int with_type, char *buf, size_t len);
 /* JSON Lines: one finding of a connection, with the connection's id and
- * endpoints (malloc'd string). */
-char *report_json_finding(const struct conn *c, const struct finding *f);
+ * endpoints, into buf; returns its length, or 0 when it does not fit. */
+size_t report_json_finding(const struct conn *c, const struct finding *f, char *buf, size_t len);
 /* The document up to the connections array ("connections":[), and after. */
 int report_json_head(FILE *out, const struct report *r);
 void report_json_tail(FILE *out);

@@ -30,7 +30,7 @@ struct analysis {
         int any;                        /* a TCP packet was seen */
         uint64_t skipped_shard;         /* TCP packets of other shards */
         int err;                        /* output or memory error */
-        char row[1024];                 /* a text row */
+        char row[RS_JSON_RECORD_MAX];   /* a text row or a JSON record */
 };
 
 /* "SYN/FIN/RST only" is judged on what was seen so far: records are made
@@ -48,7 +48,6 @@ static void on_finish(struct conn *c, void *ctx)
         struct det_opts d = { .min_idle_s = a->cfg.min_idle, .flags_only = flags_only(a),
                               .capture_end = a->now };
         struct det_result dr;
-        char *js;
         size_t n;
 
         detect_conn(c, &d, &dr);
@@ -56,25 +55,27 @@ static void on_finish(struct conn *c, void *ctx)
         if (a->cfg.on_conn)
                 a->cfg.on_conn(a->cfg.on_conn_ctx, c, &dr);
         switch (a->cfg.format) {
-        case FMT_JSONL:
-                js = report_json_conn(c, &dr, d.flags_only, 1);
-                if (!js || fprintf(a->out, "%s\n", js) < 0)
-                        a->err = 1;
-                free(js);
-                for (int i = 0; i < dr.n; i++) {        /* and each finding on its own */
-                        js = report_json_finding(c, &dr.f[i]);
-                        if (!js || fprintf(a->out, "%s\n", js) < 0)
+        case FMT_JSONL:         /* the record, then each finding on its own line */
+                n = report_json_conn(c, &dr, d.flags_only, 1, a->row, sizeof a->row - 1);
+                for (int i = 0; ; i++) {
+                        if (!n) {
                                 a->err = 1;
-                        free(js);
+                                break;
+                        }
+                        a->row[n++] = '\n';
+                        if (fwrite(a->row, 1, n, a->out) != n)
+                                a->err = 1;
+                        if (i == dr.n)
+                                break;
+                        n = report_json_finding(c, &dr.f[i], a->row, sizeof a->row - 1);
                 }
-                if (fflush(a->out) != 0)
+                if (a->cfg.flush_each && fflush(a->out) != 0)
                         a->err = 1;
                 break;
         case FMT_JSON:
-                js = report_json_conn(c, &dr, d.flags_only, 0);
-                if (!js || spool_add(a->spool, c->id, js, strlen(js)) < 0)
+                n = report_json_conn(c, &dr, d.flags_only, 0, a->row, sizeof a->row);
+                if (!n || spool_add(a->spool, c->id, a->row, n) < 0)
                         a->err = 1;
-                free(js);
                 break;
         case FMT_TEXT:
                 n = report_text_row(c, a->cfg.verbose, d.flags_only, a->row, sizeof a->row);

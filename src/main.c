@@ -482,6 +482,7 @@ static int run_live(struct opts *o, struct capture *cap, struct analysis **anp, 
         int usage, rc;
 
         o->filter = o->full ? "tcp" : o->filter ? o->filter : RS_LIVE_FILTER;
+        o->cfg.flush_each = 1;
         o->cfg.flags_only_hint = o->full ? 0 : strcmp(o->filter, RS_LIVE_FILTER) == 0 ? 1 : -1;
         if (capture_open_live(cap, o->iface, o->filter, o->snaplen, err, sizeof err, &usage) < 0) {
                 fprintf(stderr, "rstscope: %s\n", err);

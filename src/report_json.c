@@ -24,48 +24,11 @@ static json_t *jtime(int64_t ns)
         return json_real((double)((ns + (ns >= 0 ? 500 : -500)) / 1000) / 1e6);
 }
 
-static json_t *jdur(int64_t ns)
-{
-        return json_real((double)((ns + 500) / 1000) / 1e6);
-}
-
 static json_t *jendpoint(int family, const struct endpoint *e)
 {
         char ip[64];
 
         return json_pack("{s:s, s:i}", "ip", report_ip(family, e, ip, sizeof ip), "port", (int)e->port);
-}
-
-static json_t *jmark(const struct pkt_mark *m)
-{
-        if (!m->ts)
-                return json_null();
-        return json_pack("{s:o, s:I, s:I, s:b}", "at", jtime(m->ts), "seq", (json_int_t)m->seq,
-                         "ack", (json_int_t)m->ack, "ack_flag", (m->flags & TH_ACK) != 0);
-}
-
-static json_t *jside(const struct conn *c, int side)
-{
-        const struct side *s = &c->s[side];
-
-        return json_pack("{s:o, s:o, s:o, s:I, s:I, s:I, s:s}",
-                         "fin", jmark(&s->fin), "rst", jmark(&s->rst),
-                         "last_payload", jtime(s->last_data_ts),
-                         "retransmits", (json_int_t)(s->rexmits - s->probe_rexmits),
-                         "keepalives", (json_int_t)s->keepalives,
-                         "zero_windows", (json_int_t)s->zwins,
-                         "state", tcpsm_state_name((enum tcp_state)s->state));
-}
-
-static json_t *jsyn_times(const struct conn *c)
-{
-        json_t *a = json_array();
-
-        if (c->syn_ts)
-                json_array_append_new(a, jtime(c->syn_ts));
-        for (int i = 0; i + 1 < c->syn_count && i < RS_MAX_SYN_TIMES; i++)
-                json_array_append_new(a, jtime(c->syn_ts + (int64_t)c->syn_dt[i] * 1000));
-        return a;
 }
 
 static json_t *jnum(double v)
@@ -75,92 +38,386 @@ static json_t *jnum(double v)
 
 static const char *side_name(int s) { return s == CLIENT ? "client" : "server"; }
 
-static json_t *jfinding(const struct finding *f)
-{
-        json_t *o = json_pack("{s:s, s:o, s:s, s:b}", "kind", detect_kind_name((enum finding_kind)f->kind),
-                              "at", jtime(f->at), "by", side_name(f->by), "inferred", f->inferred);
+/* ---- per-connection records, written by hand ----
+ *
+ * A record is made for every connection, so it is formatted straight into
+ * a caller's buffer with no allocation; the output is byte for byte what
+ * jansson writes with JSON_FLAGS (the envelope above and below still uses
+ * jansson).  A microsecond count is written as jansson writes the double
+ * us / 1e6 with "%.16g": plain decimals, exponent form below 1e-4. */
 
+struct jb {
+        char *p, *end;
+        int full;               /* the buffer was too small */
+};
+
+static void put_raw(struct jb *b, const char *s, size_t n)
+{
+        if ((size_t)(b->end - b->p) < n) {
+                b->full = 1;
+                return;
+        }
+        memcpy(b->p, s, n);
+        b->p += n;
+}
+
+#define LIT(b, s) put_raw((b), (s), sizeof(s) - 1)
+
+static void put_u64(struct jb *b, uint64_t v)
+{
+        char t[24], *q = t + sizeof t;
+
+        do
+                *--q = (char)('0' + v % 10);
+        while (v /= 10);
+        put_raw(b, q, (size_t)(t + sizeof t - q));
+}
+
+static void put_str(struct jb *b, const char *s)
+{
+        static const char hex[] = "0123456789abcdef";
+
+        LIT(b, "\"");
+        for (; *s; s++) {
+                unsigned char ch = (unsigned char)*s;
+                char e[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+
+                if (ch == '"' || ch == '\\') {
+                        e[1] = (char)ch;
+                        put_raw(b, e, 2);
+                } else if (ch < 0x20) {
+                        e[1] = ch == '\n' ? 'n' : ch == '\t' ? 't' : ch == '\r' ? 'r' :
+                               ch == '\b' ? 'b' : ch == '\f' ? 'f' : 'u';
+                        put_raw(b, e, e[1] == 'u' ? 6 : 2);
+                } else {
+                        put_raw(b, s, 1);
+                }
+        }
+        LIT(b, "\"");
+}
+
+/* jansson's real: "%.16g", ".0" added to integers, exponent without '+'
+ * or leading zeros.  Used only where the fast path below does not apply. */
+static void put_real_slow(struct jb *b, double v)
+{
+        char t[40], *e;
+        int n = snprintf(t, sizeof t - 2, "%.16g", v);
+
+        if (n < 0 || (size_t)n >= sizeof t - 2) {
+                LIT(b, "null");
+                return;
+        }
+        if (!strchr(t, '.') && !strchr(t, 'e') && !strchr(t, 'n') && !strchr(t, 'i'))
+                memcpy(t + n, ".0", 3);
+        if ((e = strchr(t, 'e')) != NULL) {
+                char *from = e + 1, *to = e + 1;
+                if (*from == '-')
+                        from++, to++;
+                else if (*from == '+')
+                        from++;
+                while (*from == '0' && from[1])
+                        from++;
+                memmove(to, from, strlen(from) + 1);
+        }
+        put_raw(b, t, strlen(t));
+}
+
+static void put_usec(struct jb *b, int64_t us)
+{
+        uint64_t a = us < 0 ? -(uint64_t)us : (uint64_t)us;
+        char t[8];
+
+        if (a >= 10000000000000000ULL) {
+                put_real_slow(b, (double)us / 1e6);
+                return;
+        }
+        if (us < 0)
+                LIT(b, "-");
+        if (a == 0) {
+                LIT(b, "0.0");
+        } else if (a < 10) {            /* 1e-6 .. 9e-6 */
+                put_u64(b, a);
+                LIT(b, "e-6");
+        } else if (a < 100) {           /* 1e-5 .. 9.9e-5 */
+                put_u64(b, a / 10);
+                if (a % 10) {
+                        t[0] = '.';
+                        t[1] = (char)('0' + a % 10);
+                        put_raw(b, t, 2);
+                }
+                LIT(b, "e-5");
+        } else {
+                uint32_t frac = (uint32_t)(a % 1000000);
+                int n = 6;
+
+                put_u64(b, a / 1000000);
+                if (!frac) {
+                        LIT(b, ".0");
+                        return;
+                }
+                while (frac % 10 == 0) {
+                        frac /= 10;
+                        n--;
+                }
+                t[0] = '.';
+                for (int i = n; i > 0; i--, frac /= 10)
+                        t[i] = (char)('0' + frac % 10);
+                put_raw(b, t, (size_t)n + 1);
+        }
+}
+
+/* Seconds with microsecond precision, or null for "never" (0). */
+static void put_time(struct jb *b, int64_t ns)
+{
+        if (!ns)
+                LIT(b, "null");
+        else
+                put_usec(b, (ns + (ns >= 0 ? 500 : -500)) / 1000);
+}
+
+static void put_dur(struct jb *b, int64_t ns)
+{
+        put_usec(b, ns > INT64_MAX - 500 ? INT64_MAX / 1000 : (ns + 500) / 1000);
+}
+
+static void put_num(struct jb *b, double v)
+{
+        double r;
+
+        if (isnan(v)) {
+                LIT(b, "null");
+                return;
+        }
+        r = round(v * 1e6);
+        if (fabs(r) < 9e15)
+                put_usec(b, (int64_t)r);
+        else
+                put_real_slow(b, r / 1e6);
+}
+
+static void put_bool(struct jb *b, int v)
+{
+        if (v)
+                LIT(b, "true");
+        else
+                LIT(b, "false");
+}
+
+static void put_endpoint(struct jb *b, int family, const struct endpoint *e)
+{
+        char ip[64];
+
+        LIT(b, "{\"ip\":");
+        put_str(b, report_ip(family, e, ip, sizeof ip));
+        LIT(b, ",\"port\":");
+        put_u64(b, e->port);
+        LIT(b, "}");
+}
+
+static void put_mark(struct jb *b, const struct pkt_mark *m)
+{
+        if (!m->ts) {
+                LIT(b, "null");
+                return;
+        }
+        LIT(b, "{\"at\":");
+        put_time(b, m->ts);
+        LIT(b, ",\"seq\":");
+        put_u64(b, m->seq);
+        LIT(b, ",\"ack\":");
+        put_u64(b, m->ack);
+        LIT(b, ",\"ack_flag\":");
+        put_bool(b, (m->flags & TH_ACK) != 0);
+        LIT(b, "}");
+}
+
+static void put_side(struct jb *b, const struct conn *c, int side)
+{
+        const struct side *s = &c->s[side];
+
+        LIT(b, "{\"fin\":");
+        put_mark(b, &s->fin);
+        LIT(b, ",\"rst\":");
+        put_mark(b, &s->rst);
+        LIT(b, ",\"last_payload\":");
+        put_time(b, s->last_data_ts);
+        LIT(b, ",\"retransmits\":");
+        put_u64(b, s->rexmits - s->probe_rexmits);
+        LIT(b, ",\"keepalives\":");
+        put_u64(b, s->keepalives);
+        LIT(b, ",\"zero_windows\":");
+        put_u64(b, s->zwins);
+        LIT(b, ",\"state\":");
+        put_str(b, tcpsm_state_name((enum tcp_state)s->state));
+        LIT(b, "}");
+}
+
+/* The fields of a finding, without the braces. */
+static void put_finding_fields(struct jb *b, const struct finding *f)
+{
+        LIT(b, "\"kind\":");
+        put_str(b, detect_kind_name((enum finding_kind)f->kind));
+        LIT(b, ",\"at\":");
+        put_time(b, f->at);
+        LIT(b, ",\"by\":");
+        put_str(b, side_name(f->by));
+        LIT(b, ",\"inferred\":");
+        put_bool(b, f->inferred);
         switch ((enum finding_kind)f->kind) {
         case DET_CONNECT_TIMEOUT:
-                json_object_set_new(o, "give_up_min_s", jnum(f->a));
-                json_object_set_new(o, "give_up_s", jnum(f->b));
-                json_object_set_new(o, "schedule", json_string(detect_schedule_name(
-                                        (enum syn_schedule)f->sched)));
+                LIT(b, ",\"give_up_min_s\":");
+                put_num(b, f->a);
+                LIT(b, ",\"give_up_s\":");
+                put_num(b, f->b);
+                LIT(b, ",\"schedule\":");
+                put_str(b, detect_schedule_name((enum syn_schedule)f->sched));
                 break;
         case DET_DATA_AFTER_PEER_FIN:
-                json_object_set_new(o, "idle_before_peer_fin_s", jnum(f->a));
-                json_object_set_new(o, "after_fin_s", jnum(f->b));
-                json_object_set_new(o, "answered_by_rst", json_boolean(f->answered));
+                LIT(b, ",\"idle_before_peer_fin_s\":");
+                put_num(b, f->a);
+                LIT(b, ",\"after_fin_s\":");
+                put_num(b, f->b);
+                LIT(b, ",\"answered_by_rst\":");
+                put_bool(b, f->answered);
                 break;
         case DET_DATA_AFTER_PEER_RST:
-                json_object_set_new(o, "after_rst_s", jnum(f->b));
-                json_object_set_new(o, "note", json_string(
-                        "seen at the resetting side; at the other side the data left before the RST arrived"));
+                LIT(b, ",\"after_rst_s\":");
+                put_num(b, f->b);
+                LIT(b, ",\"note\":\"seen at the resetting side; at the other side the data left"
+                       " before the RST arrived\"");
                 break;
         case DET_REQUEST_RESET:
-                json_object_set_new(o, "request_age_s", jnum(f->a));
+                LIT(b, ",\"request_age_s\":");
+                put_num(b, f->a);
                 break;
         case DET_IDLE_CLOSE:
-                json_object_set_new(o, "idle_s", jnum(f->a));
-                json_object_set_new(o, "how", json_string(f->how == HOW_RST ? "rst" : "fin"));
+                LIT(b, ",\"idle_s\":");
+                put_num(b, f->a);
+                LIT(b, ",\"how\":");
+                put_str(b, f->how == HOW_RST ? "rst" : "fin");
                 break;
         case DET_REFUSED:
         case DET_NKINDS:
                 break;
         }
-        return o;
 }
 
-static json_t *jfindings(const struct det_result *d)
+static size_t jb_done(struct jb *b, char *buf)
 {
-        json_t *a = json_array();
-
-        for (int i = 0; d && i < d->n; i++)
-                json_array_append_new(a, jfinding(&d->f[i]));
-        return a;
+        return b->full ? 0 : (size_t)(b->p - buf);
 }
 
-static json_t *jconn(const struct conn *c, const struct det_result *d, int flags_only)
+size_t report_json_conn(const struct conn *c, const struct det_result *d, int flags_only,
+                        int with_type, char *buf, size_t len)
 {
+        struct jb b = { buf, buf + len, 0 };
         struct close_info ci;
         char hist[RS_HISTORY_MAX + 4];
         int64_t rtt = tcpsm_rtt_ns(c);
-        static const char *const how[] = { NULL, "fin", "rst" };
 
         tcpsm_close_info(c, &ci);
-        return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:s, s:i, s:o, s:o, s:o, s:o, s:o,"
-                         " s:{s:s?, s:s?, s:o}, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o,"
-                         " s:s, s:s, s:o, s:o, s:o}",
-                         "id", (json_int_t)c->id,
-                         "client", jendpoint(c->family, &c->cli),
-                         "server", jendpoint(c->family, &c->srv),
-                         "first", jtime(c->first),
-                         "last", jtime(c->last),
-                         "duration_s", jdur(c->end - c->first),
-                         "handshake", tcpsm_handshake(c),
-                         "syn_count", (int)c->syn_count,
-                         "syn_times", jsyn_times(c),
-                         "synack", jtime(c->synack_ts),
-                         "established", jtime(c->est_ts),
-                         "rtt_s", rtt < 0 ? json_null() : jdur(rtt),
-                         "mss", json_pack("[i,i]", c->s[CLIENT].mss, c->s[SERVER].mss),
-                         "close",
-                         "by", ci.by < 0 ? NULL : ci.by == CLIENT ? "client" : "server",
-                         "how", how[ci.how],
-                         "at", jtime(ci.at),
-                         "end", tcpsm_reason_name((enum close_reason)c->reason),
-                         "client_pkts", (json_int_t)c->s[CLIENT].pkts,
-                         "client_bytes", (json_int_t)tcpsm_bytes(c, CLIENT),
-                         "server_pkts", (json_int_t)c->s[SERVER].pkts,
-                         "server_bytes", (json_int_t)tcpsm_bytes(c, SERVER),
-                         "duplicates", (json_int_t)c->dups,
-                         "client_side", jside(c, CLIENT),
-                         "server_side", jside(c, SERVER),
-                         "state", tcpsm_conn_state(c),
-                         "history", tcpsm_history(c, flags_only, hist, sizeof hist),
-                         "syn_to_close_s", jnum(d ? d->syn_to_close : NAN),
-                         "idle_before_close_s", jnum(d ? d->idle_before_close : NAN),
-                         "findings", jfindings(d));
+        LIT(&b, "{\"id\":");
+        put_u64(&b, c->id);
+        LIT(&b, ",\"client\":");
+        put_endpoint(&b, c->family, &c->cli);
+        LIT(&b, ",\"server\":");
+        put_endpoint(&b, c->family, &c->srv);
+        LIT(&b, ",\"first\":");
+        put_time(&b, c->first);
+        LIT(&b, ",\"last\":");
+        put_time(&b, c->last);
+        LIT(&b, ",\"duration_s\":");
+        put_dur(&b, c->end - c->first);
+        LIT(&b, ",\"handshake\":");
+        put_str(&b, tcpsm_handshake(c));
+        LIT(&b, ",\"syn_count\":");
+        put_u64(&b, c->syn_count);
+        LIT(&b, ",\"syn_times\":[");
+        if (c->syn_ts) {
+                put_time(&b, c->syn_ts);
+                for (int i = 0; i + 1 < c->syn_count && i < RS_MAX_SYN_TIMES; i++) {
+                        LIT(&b, ",");
+                        put_time(&b, c->syn_ts + (int64_t)c->syn_dt[i] * 1000);
+                }
+        }
+        LIT(&b, "],\"synack\":");
+        put_time(&b, c->synack_ts);
+        LIT(&b, ",\"established\":");
+        put_time(&b, c->est_ts);
+        LIT(&b, ",\"rtt_s\":");
+        if (rtt < 0)
+                LIT(&b, "null");
+        else
+                put_dur(&b, rtt);
+        LIT(&b, ",\"mss\":[");
+        put_u64(&b, c->s[CLIENT].mss);
+        LIT(&b, ",");
+        put_u64(&b, c->s[SERVER].mss);
+        LIT(&b, "],\"close\":{\"by\":");
+        if (ci.by < 0)
+                LIT(&b, "null");
+        else
+                put_str(&b, side_name(ci.by));
+        LIT(&b, ",\"how\":");
+        if (ci.how == HOW_NONE)
+                LIT(&b, "null");
+        else
+                put_str(&b, ci.how == HOW_FIN ? "fin" : "rst");
+        LIT(&b, ",\"at\":");
+        put_time(&b, ci.at);
+        LIT(&b, "},\"end\":");
+        put_str(&b, tcpsm_reason_name((enum close_reason)c->reason));
+        LIT(&b, ",\"client_pkts\":");
+        put_u64(&b, c->s[CLIENT].pkts);
+        LIT(&b, ",\"client_bytes\":");
+        put_u64(&b, tcpsm_bytes(c, CLIENT));
+        LIT(&b, ",\"server_pkts\":");
+        put_u64(&b, c->s[SERVER].pkts);
+        LIT(&b, ",\"server_bytes\":");
+        put_u64(&b, tcpsm_bytes(c, SERVER));
+        LIT(&b, ",\"duplicates\":");
+        put_u64(&b, c->dups);
+        LIT(&b, ",\"client_side\":");
+        put_side(&b, c, CLIENT);
+        LIT(&b, ",\"server_side\":");
+        put_side(&b, c, SERVER);
+        LIT(&b, ",\"state\":");
+        put_str(&b, tcpsm_conn_state(c));
+        LIT(&b, ",\"history\":");
+        put_str(&b, tcpsm_history(c, flags_only, hist, sizeof hist));
+        LIT(&b, ",\"syn_to_close_s\":");
+        put_num(&b, d ? d->syn_to_close : NAN);
+        LIT(&b, ",\"idle_before_close_s\":");
+        put_num(&b, d ? d->idle_before_close : NAN);
+        LIT(&b, ",\"findings\":[");
+        for (int i = 0; d && i < d->n; i++) {
+                if (i)
+                        LIT(&b, ",");
+                LIT(&b, "{");
+                put_finding_fields(&b, &d->f[i]);
+                LIT(&b, "}");
+        }
+        LIT(&b, "]");
+        if (with_type)
+                LIT(&b, ",\"type\":\"connection\"");
+        LIT(&b, "}");
+        return jb_done(&b, buf);
+}
+
+size_t report_json_finding(const struct conn *c, const struct finding *f, char *buf, size_t len)
+{
+        struct jb b = { buf, buf + len, 0 };
+
+        LIT(&b, "{");
+        put_finding_fields(&b, f);
+        LIT(&b, ",\"type\":\"finding\",\"id\":");
+        put_u64(&b, c->id);
+        LIT(&b, ",\"client\":");
+        put_endpoint(&b, c->family, &c->cli);
+        LIT(&b, ",\"server\":");
+        put_endpoint(&b, c->family, &c->srv);
+        LIT(&b, "}");
+        return jb_done(&b, buf);
 }
 
 static json_t *jinputs(const struct report *r)
@@ -305,34 +562,6 @@ int report_json_head(FILE *out, const struct report *r)
 void report_json_tail(FILE *out)
 {
         fputs("\n]}\n", out);
-}
-
-char *report_json_conn(const struct conn *c, const struct det_result *d, int flags_only, int with_type)
-{
-        json_t *o = jconn(c, d, flags_only);
-        char *s;
-
-        if (!o)
-                return NULL;
-        if (with_type)
-                json_object_set_new(o, "type", json_string("connection"));
-        s = json_dumps(o, JSON_FLAGS);
-        json_decref(o);
-        return s;
-}
-
-char *report_json_finding(const struct conn *c, const struct finding *f)
-{
-        json_t *o = jfinding(f);
-        char *s;
-
-        json_object_set_new(o, "type", json_string("finding"));
-        json_object_set_new(o, "id", json_integer((json_int_t)c->id));
-        json_object_set_new(o, "client", jendpoint(c->family, &c->cli));
-        json_object_set_new(o, "server", jendpoint(c->family, &c->srv));
-        s = json_dumps(o, JSON_FLAGS);
-        json_decref(o);
-        return s;
 }
 
 int report_jsonl_end(FILE *out, const struct report *r)
