@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        static struct conn_table *t;
+        static int ready;
         static struct tcpsm sm;
         struct segment seg;
         uint8_t *frame;
@@ -25,11 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (size < 3)
                 return 0;
-        if (!t) {
+        if (!ready) {
                 struct conn_limits lim = { 1000000000, 1000000000, 1000000000, 1000 };
-                t = conn_table_create(&lim, NULL, NULL);
-                sm.table = t;
-                sm.linger_ns = 1000000000;
+                if (tcpsm_init(&sm, &lim, NULL, NULL) < 0)
+                        return 0;
+                ready = 1;
         }
         caplen = (uint32_t)(size - 3);
         wire = caplen + (uint32_t)(data[1] << 8 | data[2]);

@@ -1,9 +1,10 @@
-/* conn.h - the connection record and the connection table: one entry per
- * TCP connection, both directions of a 5-tuple mapping to it, expired by
- * idle time from intrusive lists ordered by last activity.  The table owns
- * every live struct conn; a record leaving the table is handed to the
- * finish callback and is invalid after it returns.  What the fields mean
- * is filled in by the state machine (tcpsm.c). */
+/* conn.h - the connection records and the connection table: one compact
+ * entry (struct crec) per TCP connection, both directions of a 5-tuple
+ * mapping to it, expired by idle time from intrusive lists ordered by last
+ * activity.  The table owns every live record; a record leaving the table
+ * is handed to the finish callback and is invalid after it returns.  What
+ * the fields mean is filled in by the state machine (tcpsm.c), which also
+ * turns a leaving record into the full struct conn the detectors read. */
 #ifndef RS_CONN_H
 #define RS_CONN_H
 
@@ -41,16 +42,20 @@ enum close_reason {
 struct pkt_mark {               /* first FIN or RST sent by a side */
         int64_t ts;             /* packet time, ns; 0 = none */
         uint32_t seq, ack;
-        uint8_t flags;          /* TCP flags of that packet */
+        uint8_t flags;          /* TH_ACK when that packet had it (other flags not kept) */
 };
+
+/* ---- the finished record: what the detectors and reports read ----
+ *
+ * A struct conn is made from the table's compact record (struct crec
+ * below) when a connection leaves the table; it exists only for the
+ * finish callback. */
 
 struct side {
         uint8_t state;          /* enum tcp_state */
         uint8_t prev_state;     /* state before the last change */
-        uint8_t once;           /* history letters recorded once (HIST_* bits) */
         uint8_t did_close;      /* sent a FIN or RST */
         uint8_t fin_cnt;        /* FINs sent (saturates) */
-        uint8_t data_init;      /* data_seq is set */
         uint8_t wscale;         /* window scale offered on SYN, 0xff none */
         uint8_t est_inferred;   /* (client) handshake completion seen only on a FIN/RST */
         uint16_t mss;           /* MSS offered on SYN, 0 none */
@@ -59,22 +64,13 @@ struct side {
         uint32_t ack_seq;       /* highest ack the peer sent for this side's data */
         uint32_t seq_wraps;     /* times last_seq wrapped past 2^32 */
         uint32_t ack_wraps;     /* times ack_seq wrapped */
-        uint32_t data_seq;      /* payload seen contiguously up to here */
-        uint32_t ooo_start;     /* one block of payload seen beyond data_seq */
-        uint32_t ooo_end;       /* (ooo_start == ooo_end: none) */
-        uint32_t last_syn_seq;  /* seq of the last SYN / SYN-ACK ('s'/'h' repeats) */
-        uint32_t last_fin_seq;  /* seq+len of the last FIN ('f' repeats) */
-        uint32_t last_rst_seq;  /* seq of the last RST ('r' repeats) */
+        uint32_t last_fin_seq;  /* seq+len of the last FIN */
         uint32_t pkts;          /* packets sent (capture duplicates excluded) */
         uint32_t rexmits;       /* retransmitted payload segments (incl. probes) */
         uint32_t keepalives;    /* TCP keep-alive probes */
         uint32_t probe_rexmits; /* 1-octet probes, counted in rexmits as Zeek does */
         uint32_t zwins;         /* zero-window advertisements */
         uint32_t gaps;          /* ranges acked but never seen (content gaps) */
-        uint32_t rexmit_next;   /* log-scale thresholds for 't', 'w', 'g' */
-        uint32_t zwin_next;
-        uint32_t gap_next;
-        uint64_t ip_bytes;      /* sum of IP lengths */
         int64_t last_data_ts;   /* last new payload, ns; 0 = none */
         struct pkt_mark fin;    /* first FIN */
         struct pkt_mark rst;    /* first RST */
@@ -84,23 +80,17 @@ struct side {
         int64_t rst_peerlast;   /*   and the peer's */
         int64_t after_peer_fin; /* first new payload after the peer's FIN, ns */
         int64_t after_peer_rst; /* first new payload after the peer's RST, ns */
-        uint64_t dup_hash;      /* hash of the last packet (duplicate check) */
-        int64_t dup_ts;         /* its time, ns */
 };
 
 struct conn {
-        uint32_t self;          /* own pool index */
-        uint32_t hnext;         /* hash chain, pool index; 0 = end */
-        uint32_t lprev, lnext;  /* activity list, pool index; 0 = end */
-        uint8_t lclass;         /* which activity list (timeout class) */
+        uint64_t id;            /* 1, 2, ... in order of first packet */
         uint8_t family;         /* 4 or 6 */
         uint8_t midstream;      /* capture started after the handshake */
         uint8_t flipped;        /* client is not the first packet's sender */
-        uint8_t reason;         /* enum close_reason, set when it leaves */
+        uint8_t reason;         /* enum close_reason */
         uint8_t hist_len;       /* letters in history */
         uint8_t hist_cut;       /* history longer than RS_HISTORY_MAX */
         uint8_t syn_count;      /* client SYNs incl. retransmissions (saturates) */
-        uint64_t id;            /* 1, 2, ... in order of first packet */
         struct endpoint cli;    /* client: sender of the first SYN */
         struct endpoint srv;
         int64_t first, last;    /* first and last packet, ns */
@@ -115,7 +105,77 @@ struct conn {
         struct side s[2];       /* [CLIENT], [SERVER] */
 };
 
-typedef void (*conn_finish_fn)(struct conn *c, void *ctx);
+/* ---- the table's record: compact, for millions at once ----
+ *
+ * Times are 32-bit offsets from the first packet (rounded to µs) in units
+ * of 2^tshift µs, plus one (0 = never); tshift grows, coarsening every
+ * offset of the record, when a connection outlives 2^32 units (71 min at
+ * 1 µs).  What most connections never need (IPv6 addresses, the close
+ * details, SYN retransmission times, out-of-order data, rare counters)
+ * lives in an extension allocated on first use. */
+
+enum crec_time {                /* crec.t[] */
+        T_LAST, T_END, T_SYN, T_SYNACK, T_EST, T_IDLE_REF, T_DUP,
+        T_DATA,                 /* + side: last new payload */
+        T_N = T_DATA + 2
+};
+
+enum cext_time {                /* cext.t[], each + side; a side's own last payload at
+                                   its FIN or RST is its last payload: it sends none after */
+        X_FIN = 0, X_RST = 2, X_FIN_PEERLAST = 4, X_RST_PEERLAST = 6, X_AFTER_FIN = 8,
+        X_AFTER_RST = 10, X_N = 12
+};
+
+#define CS_DID_CLOSE    0x01
+#define CS_DATA_INIT    0x02
+#define CS_EST_INFERRED 0x04
+
+struct cside {
+        uint8_t state, prev_state;
+        uint8_t once;           /* history letters recorded once (HIST_* bits) */
+        uint8_t bits;           /* CS_* */
+        uint8_t fin_cnt, wscale;
+        uint16_t mss;
+        uint32_t start_seq, last_seq, ack_seq;
+        uint32_t data_seq;      /* payload seen contiguously up to here */
+        uint16_t seq_wraps, ack_wraps;  /* saturate */
+        uint32_t pkts, rexmits;
+};
+
+#define CR_MIDSTREAM    0x01
+#define CR_FLIPPED      0x02
+#define CR_HIST_CUT     0x04
+
+struct crec {
+        uint32_t self;          /* own pool index */
+        uint32_t hnext;         /* hash chain, pool index; 0 = end */
+        uint32_t lprev, lnext;  /* activity list, pool index; 0 = end */
+        uint32_t ext;           /* extension, 0 = none */
+        uint32_t hash;          /* low bits of the 5-tuple hash */
+        uint64_t id;
+        int64_t first;         /* first packet, ns (exact) */
+        uint32_t t[T_N];        /* enum crec_time offsets */
+        uint32_t dup_hash;      /* last packet (duplicate check), at t[T_DUP] */
+        uint32_t dups;
+        uint32_t ip4[2];        /* [CLIENT], [SERVER]; IPv6 addresses in the extension */
+        uint16_t port[2];
+        uint8_t lclass, family, flags, reason, tshift, syn_count, hist_len;
+        uint8_t mark_ack;       /* ACK flag of the first FIN/RST, bit 2 * (0 FIN, 1 RST) + side */
+        uint8_t hist[(RS_HISTORY_MAX * 5 + 7) / 8];  /* letters, 5 bits each */
+        struct cside s[2];
+};
+
+struct cext {                   /* in a record-sized slot of the same pool */
+        uint32_t t[X_N];        /* enum cext_time offsets */
+        uint32_t mark_seq[2][2], mark_ack[2][2];        /* [fin, rst][side] */
+        uint32_t last_fin_seq[2], last_rst_seq[2];
+        uint32_t ooo_start[2], ooo_end[2];     /* one block beyond data_seq */
+        uint16_t keepalives[2], probe_rexmits[2], zwins[2], gaps[2];   /* saturate */
+        uint32_t syn_dt[RS_MAX_SYN_TIMES];
+        uint8_t addr6[2][16];
+};
+
+typedef void (*conn_finish_fn)(struct crec *r, void *ctx);
 
 struct conn_table;
 
@@ -130,28 +190,46 @@ struct conn_table *conn_table_create(const struct conn_limits *lim,
                                      conn_finish_fn finish, void *ctx);
 void conn_table_destroy(struct conn_table *t);
 
-/* The live connection of a 5-tuple (either direction), or NULL.  *dir is
+/* The live record of a 5-tuple (either direction), or NULL.  *dir is
  * set to CLIENT when seg was sent by its client. */
-struct conn *conn_table_find(struct conn_table *t, const struct segment *seg, int *dir);
+struct crec *conn_table_find(struct conn_table *t, const struct segment *seg, int *dir);
 
-/* A new zeroed record for seg's 5-tuple with cli = seg->src; NULL when
+/* A new zeroed record for seg's 5-tuple with client = seg->src; NULL when
  * out of memory.  Call conn_table_remove first for a reused 5-tuple. */
-struct conn *conn_table_insert(struct conn_table *t, const struct segment *seg);
+struct crec *conn_table_insert(struct conn_table *t, const struct segment *seg);
 
 /* Swap client and server of a record (before any side state is used). */
-void conn_swap_sides(struct conn *c);
+void conn_swap_sides(struct conn_table *t, struct crec *r);
 
-/* Hand c to the finish callback with reason and free it. */
-void conn_table_remove(struct conn_table *t, struct conn *c, enum close_reason reason);
+/* Hand r to the finish callback with reason and free it. */
+void conn_table_remove(struct conn_table *t, struct crec *r, enum close_reason reason);
 
-/* Mark c active at time now and file it under its current timeout class. */
-void conn_touch(struct conn_table *t, struct conn *c, int64_t now);
+/* Mark r active at time now and file it under its current timeout class. */
+void conn_touch(struct conn_table *t, struct crec *r, int64_t now);
 
 /* Expire what is idle past its timeout at time now. */
 void conn_table_expire(struct conn_table *t, int64_t now);
 
 /* Finish every live connection with CLOSE_REASON_EOF. */
 void conn_table_flush(struct conn_table *t);
+
+/* r's extension, allocated (zeroed) on first use; NULL when out of memory. */
+struct cext *conn_ext(struct conn_table *t, struct crec *r);
+/* r's extension or NULL, never allocating. */
+struct cext *conn_ext_get(const struct conn_table *t, const struct crec *r);
+
+/* The offset of time ts in r (rescaling r when it no longer fits). */
+uint32_t crec_off(struct conn_table *t, struct crec *r, int64_t ts);
+/* The time of offset off in r, ns (0 for 0). */
+static inline int64_t crec_ns(const struct crec *r, uint32_t off)
+{
+        int64_t base = r->first >= 0 ? (r->first + 500) / 1000 : -((500 - r->first) / 1000);
+        return off ? (base + ((int64_t)(off - 1) << r->tshift)) * 1000 : 0;
+}
+
+/* An endpoint of r (CLIENT or SERVER). */
+void crec_endpoint(const struct conn_table *t, const struct crec *r, int side,
+                   struct endpoint *e);
 
 /* Same address and port. */
 int conn_ep_eq(const struct endpoint *a, const struct endpoint *b);

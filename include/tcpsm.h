@@ -24,10 +24,21 @@ struct tcpsm {
         struct conn_table *table;
         int64_t linger_ns;      /* see RS_CLOSE_LINGER_S */
         struct tcpsm_stats st;
+        void (*finish)(struct conn *c, void *ctx);      /* each connection leaving */
+        void *ctx;
 };
+
+/* A state machine with its own table; finish (may be NULL) gets every
+ * connection as it leaves.  -1 when out of memory. */
+int tcpsm_init(struct tcpsm *sm, const struct conn_limits *lim,
+               void (*finish)(struct conn *c, void *ctx), void *ctx);
+void tcpsm_free(struct tcpsm *sm);
 
 /* Apply one segment (seg->ts set). */
 void tcpsm_on_segment(struct tcpsm *sm, const struct segment *seg);
+
+/* The full record of a table record (as the finish callback gets it). */
+void tcpsm_expand(const struct conn_table *t, const struct crec *r, struct conn *c);
 
 /* ---- verdicts on a record ---- */
 

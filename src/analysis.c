@@ -96,11 +96,9 @@ struct analysis *analysis_create(const struct rs_config *cfg, FILE *out)
                 return NULL;
         a->cfg = *cfg;
         a->out = out;
-        a->sm.linger_ns = cfg->lim.linger_ns;
-        a->sm.table = conn_table_create(&cfg->lim, on_finish, a);
         a->spool = spool_create(cfg->spool_mem);
         summary_init(&a->sum, &so);
-        if (!a->sm.table || !a->spool) {
+        if (tcpsm_init(&a->sm, &cfg->lim, on_finish, a) < 0 || !a->spool) {
                 analysis_destroy(a);
                 return NULL;
         }
@@ -220,7 +218,7 @@ void analysis_destroy(struct analysis *a)
 {
         if (!a)
                 return;
-        conn_table_destroy(a->sm.table);
+        tcpsm_free(&a->sm);
         spool_destroy(a->spool);
         summary_free(&a->sum);
         free(a);

@@ -1,8 +1,9 @@
 /* conn.c - the connection table: a chained hash on the canonical 5-tuple
- * (both directions meet in one entry), a chunked pool of records addressed
- * by 32-bit index, and one activity list per timeout class so expiry only
- * ever looks at list heads.  It does not interpret TCP; it only asks the
- * records' side states which timeout class they are in. */
+ * (both directions meet in one entry), chunked pools of records and of
+ * their extensions addressed by 32-bit index, and one activity list per
+ * timeout class so expiry only ever looks at list heads.  It does not
+ * interpret TCP; it only asks the records' side states which timeout
+ * class they are in. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,25 @@ struct lru {                            /* intrusive list by last activity */
         uint32_t head, tail;            /* pool indices; 0 = empty */
 };
 
+/* Records and extensions share one pool: a connection's memory at any
+ * moment is what it holds then, and the pool's high-water mark is that of
+ * records plus extensions together, not of each. */
+union slot {
+        struct crec r;
+        struct cext x;
+        uint32_t next_free;             /* while free */
+};
+
+/* a record, with its extension when it has one, is one or two slots */
+_Static_assert(sizeof(struct cext) <= sizeof(struct crec), "an extension fits a record's slot");
+_Static_assert(sizeof(struct crec) <= 192, "struct crec stays within 192 bytes");
+
 struct conn_table {
-        struct conn **chunks;           /* pool; index 0 is never used */
+        union slot **chunks;            /* pool; index 0 is never used */
         uint32_t nchunks;
         uint32_t used;                  /* indices handed out so far */
-        uint32_t free_head;             /* free records, chained by hnext */
+        uint32_t free_head;             /* free slots, chained by next_free */
+        size_t next;                    /* extensions in use */
         uint32_t *buckets;              /* hash heads; 0 = empty */
         uint32_t nbuckets;              /* power of two */
         size_t count, peak;
@@ -35,16 +50,13 @@ struct conn_table {
         void *ctx;
 };
 
-static struct conn *at(const struct conn_table *t, uint32_t i)
+static union slot *slot_at(const struct conn_table *t, uint32_t i)
 {
         return &t->chunks[i >> POOL_SHIFT][i & (POOL_CHUNK - 1)];
 }
 
-static uint32_t index_of(const struct conn_table *t, const struct conn *c)
-{
-        (void)t;
-        return c->self;
-}
+static struct crec *at(const struct conn_table *t, uint32_t i) { return &slot_at(t, i)->r; }
+static struct cext *xat(const struct conn_table *t, uint32_t i) { return &slot_at(t, i)->x; }
 
 /* ---- hashing: canonical order (lower endpoint first) ---- */
 
@@ -86,7 +98,7 @@ int conn_ep_eq(const struct endpoint *a, const struct endpoint *b)
         return a->port == b->port && memcmp(a->addr, b->addr, 16) == 0;
 }
 
-/* ---- pool ---- */
+/* ---- pools ---- */
 
 static uint32_t pool_alloc(struct conn_table *t)
 {
@@ -94,28 +106,114 @@ static uint32_t pool_alloc(struct conn_table *t)
 
         if (t->free_head) {
                 i = t->free_head;
-                t->free_head = at(t, i)->hnext;
+                t->free_head = slot_at(t, i)->next_free;
                 return i;
         }
         if (t->used + 1 >= (uint64_t)t->nchunks * POOL_CHUNK) {
-                struct conn **nc, *chunk;
+                union slot **nc, *chunk;
                 if (t->nchunks >= (1u << (32 - POOL_SHIFT)))
                         return 0;
                 nc = realloc(t->chunks, (t->nchunks + 1) * sizeof *nc);
                 if (!nc)
                         return 0;
                 t->chunks = nc;
-                chunk = malloc(POOL_CHUNK * sizeof *chunk);
-                if (!chunk)
+                if (!(chunk = malloc(POOL_CHUNK * sizeof *chunk)))
                         return 0;
                 t->chunks[t->nchunks++] = chunk;
         }
         return ++t->used;
 }
 
+static void pool_free(struct conn_table *t, uint32_t i)
+{
+        slot_at(t, i)->next_free = t->free_head;
+        t->free_head = i;
+}
+
+struct cext *conn_ext(struct conn_table *t, struct crec *r)
+{
+        uint32_t i;
+        struct cext *x;
+
+        if (r->ext)
+                return xat(t, r->ext);
+        if (!(i = pool_alloc(t)))
+                return NULL;
+        x = xat(t, i);
+        memset(x, 0, sizeof *x);
+        r->ext = i;
+        t->next++;
+        return x;
+}
+
+struct cext *conn_ext_get(const struct conn_table *t, const struct crec *r)
+{
+        return r->ext ? xat(t, r->ext) : NULL;
+}
+
+static void ext_free(struct conn_table *t, struct crec *r)
+{
+        if (!r->ext)
+                return;
+        pool_free(t, r->ext);
+        r->ext = 0;
+        t->next--;
+}
+
+/* ---- times ---- */
+
+static int64_t first_us(const struct crec *r)
+{
+        return r->first >= 0 ? (r->first + 500) / 1000 : -((500 - r->first) / 1000);
+}
+
+static void rescale(uint32_t *v, size_t n, unsigned k)
+{
+        for (size_t i = 0; i < n; i++)
+                if (v[i])
+                        v[i] = ((v[i] - 1) >> k) + 1;
+}
+
+uint32_t crec_off(struct conn_table *t, struct crec *r, int64_t ts)
+{
+        int64_t us = (ts >= 0 ? (ts + 500) / 1000 : -((500 - ts) / 1000)) - first_us(r);
+        uint64_t u;
+        unsigned k = 0;
+
+        if (us <= 0)
+                return 1;               /* before the first packet: taken as at it */
+        u = (uint64_t)us >> r->tshift;
+        while ((u >> k) >= UINT32_MAX)
+                k++;
+        if (k) {                        /* coarsen every time of r */
+                struct cext *x = conn_ext_get(t, r);
+                rescale(r->t, T_N, k);
+                if (x)
+                        rescale(x->t, X_N, k);
+                r->tshift = (uint8_t)(r->tshift + k);
+                u >>= k;
+        }
+        return (uint32_t)u + 1;
+}
+
+void crec_endpoint(const struct conn_table *t, const struct crec *r, int side,
+                   struct endpoint *e)
+{
+        const struct cext *x = conn_ext_get(t, r);
+
+        memset(e, 0, sizeof *e);
+        if (r->family == 6) {
+                if (x)
+                        memcpy(e->addr, x->addr6[side], 16);
+        } else {
+                memcpy(e->addr, &r->ip4[side], 4);
+        }
+        e->port = r->port[side];
+}
+
 /* ---- activity lists ---- */
 
-static enum lclass conn_class(const struct conn *c)
+static enum lclass conn_class(const struct crec *c)
 {
         uint8_t a = c->s[CLIENT].state, b = c->s[SERVER].state;
 
@@ -126,7 +224,7 @@ static enum lclass conn_class(const struct conn *c)
         return LC_ESTABLISHED;
 }
 
-static void lru_unlink(struct conn_table *t, struct conn *c)
+static void lru_unlink(struct conn_table *t, struct crec *c)
 {
         struct lru *l = &t->lists[c->lclass];
 
@@ -141,7 +239,7 @@ static void lru_unlink(struct conn_table *t, struct conn *c)
         c->lprev = c->lnext = 0;
 }
 
-static void lru_append(struct conn_table *t, struct conn *c, uint32_t i)
+static void lru_append(struct conn_table *t, struct crec *c, uint32_t i)
 {
         struct lru *l = &t->lists[c->lclass];
 
@@ -186,12 +284,6 @@ void conn_table_destroy(struct conn_table *t)
         free(t);
 }
 
-static uint32_t *bucket_of(struct conn_table *t, const struct endpoint *a,
-                           const struct endpoint *b)
-{
-        return &t->buckets[conn_tuple_hash(a, b) & (t->nbuckets - 1)];
-}
-
 /* Double the buckets when the load passes 1 (amortised O(1) per insert). */
 static void table_grow(struct conn_table *t)
 {
@@ -202,8 +294,8 @@ static void table_grow(struct conn_table *t)
         for (uint32_t b = 0; b < t->nbuckets; b++) {
                 uint32_t i = t->buckets[b];
                 while (i) {
-                        struct conn *c = at(t, i);
-                        uint32_t next = c->hnext, *head = &nb[conn_tuple_hash(&c->cli, &c->srv) & (n - 1)];
+                        struct crec *c = at(t, i);
+                        uint32_t next = c->hnext, *head = &nb[c->hash & (n - 1)];
                         c->hnext = *head;
                         *head = i;
                         i = next;
@@ -214,17 +306,30 @@ static void table_grow(struct conn_table *t)
         t->nbuckets = n;
 }
 
-struct conn *conn_table_find(struct conn_table *t, const struct segment *seg, int *dir)
+/* Does record end side of c hold endpoint e? */
+static int side_is(const struct conn_table *t, const struct crec *c, int side,
+                   const struct endpoint *e)
 {
-        for (uint32_t i = *bucket_of(t, &seg->src, &seg->dst); i; i = at(t, i)->hnext) {
-                struct conn *c = at(t, i);
-                if (c->family != seg->family)
+        if (c->port[side] != e->port)
+                return 0;
+        if (c->family == 4)
+                return memcmp(&c->ip4[side], e->addr, 4) == 0;
+        return c->ext && memcmp(xat(t, c->ext)->addr6[side], e->addr, 16) == 0;
+}
+
+struct crec *conn_table_find(struct conn_table *t, const struct segment *seg, int *dir)
+{
+        uint32_t h = (uint32_t)conn_tuple_hash(&seg->src, &seg->dst);
+
+        for (uint32_t i = t->buckets[h & (t->nbuckets - 1)]; i; i = at(t, i)->hnext) {
+                struct crec *c = at(t, i);
+                if (c->hash != h || c->family != seg->family)
                         continue;
-                if (conn_ep_eq(&c->cli, &seg->src) && conn_ep_eq(&c->srv, &seg->dst)) {
+                if (side_is(t, c, CLIENT, &seg->src) && side_is(t, c, SERVER, &seg->dst)) {
                         *dir = CLIENT;
                         return c;
                 }
-                if (conn_ep_eq(&c->srv, &seg->src) && conn_ep_eq(&c->cli, &seg->dst)) {
+                if (side_is(t, c, SERVER, &seg->src) && side_is(t, c, CLIENT, &seg->dst)) {
                         *dir = SERVER;
                         return c;
                 }
@@ -245,7 +350,8 @@ static void evict_oldest(struct conn_table *t)
                 uint32_t best = 0;
                 for (int k = 0; k < LC_N; k++) {
                         uint32_t h = t->lists[k].head;
-                        if (h && (!best || at(t, h)->last < at(t, best)->last))
+                        if (h && (!best || crec_ns(at(t, h), at(t, h)->t[T_LAST]) <
+                                           crec_ns(at(t, best), at(t, best)->t[T_LAST])))
                                 best = h;
                 }
                 if (!best)
@@ -255,10 +361,10 @@ static void evict_oldest(struct conn_table *t)
         }
 }
 
-struct conn *conn_table_insert(struct conn_table *t, const struct segment *seg)
+struct crec *conn_table_insert(struct conn_table *t, const struct segment *seg)
 {
         uint32_t i, *head;
-        struct conn *c;
+        struct crec *c;
 
         if (t->lim.max_conns && t->count >= t->lim.max_conns)
                 evict_oldest(t);
@@ -271,12 +377,26 @@ struct conn *conn_table_insert(struct conn_table *t, const struct segment *seg)
         memset(c, 0, sizeof *c);
         c->self = i;
         c->family = seg->family;
-        c->cli = seg->src;
-        c->srv = seg->dst;
+        c->hash = (uint32_t)conn_tuple_hash(&seg->src, &seg->dst);
+        if (seg->family == 6) {
+                struct cext *x = conn_ext(t, c);
+                if (!x) {
+                        pool_free(t, i);
+                        return NULL;
+                }
+                memcpy(x->addr6[CLIENT], seg->src.addr, 16);
+                memcpy(x->addr6[SERVER], seg->dst.addr, 16);
+        } else {
+                memcpy(&c->ip4[CLIENT], seg->src.addr, 4);
+                memcpy(&c->ip4[SERVER], seg->dst.addr, 4);
+        }
+        c->port[CLIENT] = seg->src.port;
+        c->port[SERVER] = seg->dst.port;
         c->id = ++t->next_id;
-        c->first = c->last = c->end = seg->ts;
+        c->first = seg->ts;
+        c->t[T_LAST] = c->t[T_END] = 1;
         c->s[CLIENT].wscale = c->s[SERVER].wscale = 0xff;
-        head = bucket_of(t, &seg->src, &seg->dst);
+        head = &t->buckets[c->hash & (t->nbuckets - 1)];
         c->hnext = *head;
         *head = i;
         c->lclass = LC_HALFOPEN;
@@ -286,20 +406,30 @@ struct conn *conn_table_insert(struct conn_table *t, const struct segment *seg)
         return c;
 }
 
-void conn_swap_sides(struct conn *c)
+void conn_swap_sides(struct conn_table *t, struct crec *c)
 {
-        struct endpoint e = c->cli;
-        struct side s = c->s[CLIENT];
+        struct cext *x = conn_ext_get(t, c);
+        struct cside s = c->s[CLIENT];
+        uint32_t a = c->ip4[CLIENT];
+        uint16_t p = c->port[CLIENT];
 
-        c->cli = c->srv;
-        c->srv = e;
+        c->ip4[CLIENT] = c->ip4[SERVER];
+        c->ip4[SERVER] = a;
+        c->port[CLIENT] = c->port[SERVER];
+        c->port[SERVER] = p;
         c->s[CLIENT] = c->s[SERVER];
         c->s[SERVER] = s;
+        if (x) {
+                uint8_t e[16];
+                memcpy(e, x->addr6[CLIENT], 16);
+                memcpy(x->addr6[CLIENT], x->addr6[SERVER], 16);
+                memcpy(x->addr6[SERVER], e, 16);
+        }
 }
 
-void conn_table_remove(struct conn_table *t, struct conn *c, enum close_reason reason)
+void conn_table_remove(struct conn_table *t, struct crec *c, enum close_reason reason)
 {
-        uint32_t i = index_of(t, c), *pp = bucket_of(t, &c->cli, &c->srv);
+        uint32_t i = c->self, *pp = &t->buckets[c->hash & (t->nbuckets - 1)];
 
         while (*pp && *pp != i)
                 pp = &at(t, *pp)->hnext;
@@ -309,23 +439,23 @@ void conn_table_remove(struct conn_table *t, struct conn *c, enum close_reason r
         c->reason = (uint8_t)reason;
         if (t->finish)
                 t->finish(c, t->ctx);
-        c->hnext = t->free_head;
-        t->free_head = i;
+        ext_free(t, c);
+        pool_free(t, i);
         t->count--;
 }
 
-void conn_touch(struct conn_table *t, struct conn *c, int64_t now)
+void conn_touch(struct conn_table *t, struct crec *c, int64_t now)
 {
-        uint32_t i = index_of(t, c);
+        uint32_t i = c->self, off = crec_off(t, c, now);
 
-        if (now > c->last)
-                c->last = now;
+        if (off > c->t[T_LAST])
+                c->t[T_LAST] = off;
         lru_unlink(t, c);
         c->lclass = (uint8_t)conn_class(c);
         lru_append(t, c, i);
 }
 
-static enum close_reason closed_reason(const struct conn *c)
+static enum close_reason closed_reason(const struct crec *c)
 {
         return c->s[CLIENT].state == ST_RESET || c->s[SERVER].state == ST_RESET ?
                CLOSE_REASON_RST : CLOSE_REASON_FIN;
@@ -341,7 +471,8 @@ void conn_table_expire(struct conn_table *t, int64_t now)
 
         for (int k = 0; k < LC_N; k++) {
                 uint32_t h;
-                while ((h = t->lists[k].head) && now - at(t, h)->last > limit[k])
+                while ((h = t->lists[k].head) &&
+                       now - crec_ns(at(t, h), at(t, h)->t[T_LAST]) > limit[k])
                         conn_table_remove(t, at(t, h), k == LC_CLOSED ?
                                           closed_reason(at(t, h)) : CLOSE_REASON_IDLE);
         }

@@ -62,78 +62,123 @@ static int first_packet_flips(const struct segment *seg)
         return seg->src.port < seg->dst.port;
 }
 
-/* ---- history ---- */
+/* ---- times and extensions ---- */
 
-static void hist_add(struct conn *c, int dir, char letter)
+#define OFF(r, ts) crec_off(sm->table, (r), (ts))
+#define NS(r, off) crec_ns((r), (off))
+
+/* r's extension; NULL (counted) when out of memory, so callers skip what
+ * needs it. */
+static struct cext *ext(struct tcpsm *sm, struct crec *r)
+{
+        struct cext *x = conn_ext(sm->table, r);
+
+        if (!x)
+                sm->st.nomem++;
+        return x;
+}
+
+/* ---- history: letters packed 5 bits each ---- */
+
+static const char hist_alpha[32] = "?^SHADFRTWGIQCshadfrtwgiqc";
+
+static uint8_t hist_code(char ch)
+{
+        const char *p = memchr(hist_alpha + 1, ch, sizeof hist_alpha - 1);
+        return p ? (uint8_t)(p - hist_alpha) : 0;
+}
+
+static char hist_get(const struct crec *r, size_t i)
+{
+        size_t bit = i * 5;
+        unsigned v = r->hist[bit / 8] | (bit / 8 + 1 < sizeof r->hist ? r->hist[bit / 8 + 1] << 8 : 0);
+
+        return hist_alpha[(v >> (bit % 8)) & 31];
+}
+
+static void hist_add(struct crec *r, int dir, char letter)
 {
         char ch = dir == CLIENT ? letter : (char)(letter | 0x20);
+        size_t bit = (size_t)r->hist_len * 5;
+        unsigned v;
 
         if (letter == '^')
                 ch = '^';
-        if (c->hist_len < RS_HISTORY_MAX)
-                c->history[c->hist_len++] = ch;
-        else
-                c->hist_cut = 1;
+        if (r->hist_len >= RS_HISTORY_MAX) {
+                r->flags |= CR_HIST_CUT;
+                return;
+        }
+        v = (unsigned)hist_code(ch) << (bit % 8);
+        r->hist[bit / 8] |= (uint8_t)v;
+        if (v >> 8)
+                r->hist[bit / 8 + 1] |= (uint8_t)(v >> 8);
+        r->hist_len++;
 }
 
 /* Record letter once per direction; returns 1 when seen before. */
-static int hist_once(struct conn *c, int dir, uint8_t bit, char letter)
+static int hist_once(struct crec *r, int dir, uint8_t bit, char letter)
 {
-        struct side *s = &c->s[dir];
+        struct cside *s = &r->s[dir];
 
         if (s->once & bit)
                 return 1;
         s->once |= bit;
-        hist_add(c, dir, letter);
+        hist_add(r, dir, letter);
         return 0;
 }
 
 /* Letters logged at the 1st, 10th, 100th ... occurrence. */
-static void hist_scaled(struct conn *c, int dir, uint32_t count, uint32_t *next, char letter)
+static void hist_scaled(struct crec *r, int dir, uint32_t count, char letter)
 {
-        if (*next == 0)
-                *next = 1;
-        if (count == *next) {
-                hist_add(c, dir, letter);
-                *next = *next > 100000000 ? UINT32_MAX : *next * 10;
-        }
+        uint32_t p = 1;
+
+        while (p < count && p <= UINT32_MAX / 10)
+                p *= 10;
+        if (count == p)
+                hist_add(r, dir, letter);
 }
 
-/* Zeek's update_history(): S/H/F/R again only on a new sequence number. */
-static void hist_flags(struct conn *c, int dir, const struct segment *seg, uint32_t seq)
+/* Zeek's update_history(): S/H/F/R again only on a new sequence number.
+ * syn_seq is the seq of the side's previous SYN. */
+static void hist_flags(struct tcpsm *sm, struct crec *r, int dir, const struct segment *seg,
+                       uint32_t syn_seq)
 {
-        struct side *s = &c->s[dir];
         uint8_t f = seg->flags;
+        uint32_t seq = seg->seq;
         int n = !!(f & TH_SYN) + !!(f & TH_FIN) + !!(f & TH_RST);
+        struct cext *x;
 
         if (n > 1) {
                 if ((f & TH_FIN) && (f & TH_RST))
-                        hist_once(c, dir, HIST_FINRST, 'I');
+                        hist_once(r, dir, HIST_FINRST, 'I');
                 else
-                        hist_once(c, dir, HIST_MULTI, 'Q');
+                        hist_once(r, dir, HIST_MULTI, 'Q');
         } else if (f & TH_SYN) {
                 char l = f & TH_ACK ? 'H' : 'S';
-                if (hist_once(c, dir, HIST_SYN, l) && seq != s->last_syn_seq)
-                        hist_add(c, dir, l);
-                s->last_syn_seq = seq;
+                if (hist_once(r, dir, HIST_SYN, l) && seq != syn_seq)
+                        hist_add(r, dir, l);
         } else if (f & TH_FIN) {
-                if (hist_once(c, dir, HIST_FIN, 'F') && seq + seg->payload != s->last_fin_seq)
-                        hist_add(c, dir, 'F');
-                s->last_fin_seq = seq + seg->payload;
+                x = ext(sm, r);
+                if (hist_once(r, dir, HIST_FIN, 'F') && x && seq + seg->payload != x->last_fin_seq[dir])
+                        hist_add(r, dir, 'F');
+                if (x)
+                        x->last_fin_seq[dir] = seq + seg->payload;
         } else if (f & TH_RST) {
-                if (hist_once(c, dir, HIST_RST, 'R') && seq != s->last_rst_seq)
-                        hist_add(c, dir, 'R');
-                s->last_rst_seq = seq;
+                x = ext(sm, r);
+                if (hist_once(r, dir, HIST_RST, 'R') && x && seq != x->last_rst_seq[dir])
+                        hist_add(r, dir, 'R');
+                if (x)
+                        x->last_rst_seq[dir] = seq;
         } else if (seg->payload) {
-                hist_once(c, dir, HIST_DATA, 'D');
+                hist_once(r, dir, HIST_DATA, 'D');
         } else if (f & TH_ACK) {
-                hist_once(c, dir, HIST_ACK, 'A');
+                hist_once(r, dir, HIST_ACK, 'A');
         }
 }
 
 /* ---- sequence space ---- */
 
-static void side_set_state(struct side *s, enum tcp_state st)
+static void side_set_state(struct cside *s, enum tcp_state st)
 {
         if (s->state != st) {
                 s->prev_state = s->state;
@@ -141,7 +186,7 @@ static void side_set_state(struct side *s, enum tcp_state st)
         }
 }
 
-static void side_restart_seq(struct side *s, uint32_t isn, uint32_t one_past)
+static void side_restart_seq(struct cside *s, uint32_t isn, uint32_t one_past)
 {
         s->start_seq = s->ack_seq = isn;
         s->last_seq = one_past;
@@ -150,7 +195,7 @@ static void side_restart_seq(struct side *s, uint32_t isn, uint32_t one_past)
 }
 
 /* The first packet of a side (or a SYN that restarts it) sets its ISN. */
-static void side_init_seq(struct side *s, const struct segment *seg, uint32_t one_past)
+static void side_init_seq(struct cside *s, const struct segment *seg, uint32_t one_past)
 {
         int syn = (seg->flags & TH_SYN) != 0;
 
@@ -178,8 +223,14 @@ static void side_init_seq(struct side *s, const struct segment *seg, uint32_t on
         }
 }
 
+static void sat_inc(uint16_t *v)
+{
+        if (*v < UINT16_MAX)
+                (*v)++;
+}
+
 /* Advance the highest sequence sent; returns the delta (<= 0: nothing new). */
-static int32_t side_update_last(struct side *s, const struct segment *seg, uint32_t one_past)
+static int32_t side_update_last(struct cside *s, const struct segment *seg, uint32_t one_past)
 {
         int32_t d = seq_delta(one_past, s->last_seq);
 
@@ -188,7 +239,7 @@ static int32_t side_update_last(struct side *s, const struct segment *seg, uint3
         if (((seg->flags & TH_FIN) && s->last_seq == s->start_seq + 1) ||
             (s->state != ST_RESET && d > 0)) {
                 if (one_past < s->last_seq)
-                        s->seq_wraps++;
+                        sat_inc(&s->seq_wraps);
                 s->last_seq = one_past;
         } else if (s->state != ST_RESET && seg->payload > 0) {
                 s->rexmits++;           /* nothing new: retransmission or probe */
@@ -197,7 +248,7 @@ static int32_t side_update_last(struct side *s, const struct segment *seg, uint3
 }
 
 /* The peer acknowledged up to ack (RSTs are never trusted for this). */
-static void side_update_ack(struct side *s, uint32_t ack)
+static void side_update_ack(struct cside *s, uint32_t ack)
 {
         int32_t d = seq_delta(ack, s->ack_seq);
 
@@ -205,12 +256,12 @@ static void side_update_ack(struct side *s, uint32_t ack)
                 return;
         if (d > 0) {
                 if (ack < s->ack_seq)
-                        s->ack_wraps++;
+                        sat_inc(&s->ack_wraps);
                 s->ack_seq = ack;
         }
 }
 
-static int side_clean(const struct side *s)
+static int side_clean(const struct cside *s)
 {
         return s->state == ST_ESTABLISHED ||
                (s->state == ST_FIN_WAIT && s->prev_state == ST_ESTABLISHED);
@@ -218,9 +269,9 @@ static int side_clean(const struct side *s)
 
 /* ---- state transitions (Zeek's Update*State) ---- */
 
-static void sm_inactive(struct conn *c, int dir, const struct segment *seg)
+static void sm_inactive(struct crec *c, int dir, const struct segment *seg)
 {
-        struct side *me = &c->s[dir], *peer = &c->s[!dir];
+        struct cside *me = &c->s[dir], *peer = &c->s[!dir];
         uint8_t f = seg->flags;
 
         if (f & TH_SYN) {
@@ -246,7 +297,7 @@ static void sm_inactive(struct conn *c, int dir, const struct segment *seg)
         }
 }
 
-static void sm_syn_sent(struct side *me, const struct segment *seg)
+static void sm_syn_sent(struct cside *me, const struct segment *seg)
 {
         /* ACKs and data never complete the handshake from here: the
          * peer's SYN-ACK does (sm_inactive) */
@@ -256,7 +307,7 @@ static void sm_syn_sent(struct side *me, const struct segment *seg)
                 side_set_state(me, ST_RESET);
 }
 
-static void sm_established(struct side *me, struct side *peer, const struct segment *seg)
+static void sm_established(struct cside *me, struct cside *peer, const struct segment *seg)
 {
         uint8_t f = seg->flags;
 
@@ -272,16 +323,16 @@ static void sm_established(struct side *me, struct side *peer, const struct segm
                 side_set_state(me, ST_RESET);
 }
 
-static void sm_fin_wait(struct side *me, const struct side *peer, const struct segment *seg)
+static void sm_fin_wait(struct cside *me, const struct cside *peer, const struct segment *seg)
 {
         /* after FINs from both sides a RST changes nothing (RFC 9293 3.6) */
         if ((seg->flags & TH_RST) && peer->state != ST_FIN_WAIT)
                 side_set_state(me, ST_RESET);
 }
 
-static void sm_dispatch(struct conn *c, int dir, const struct segment *seg)
+static void sm_dispatch(struct crec *c, int dir, const struct segment *seg)
 {
-        struct side *me = &c->s[dir], *peer = &c->s[!dir];
+        struct cside *me = &c->s[dir], *peer = &c->s[!dir];
 
         switch ((enum tcp_state)me->state) {
         case ST_CLOSED:
@@ -305,83 +356,85 @@ static void sm_dispatch(struct conn *c, int dir, const struct segment *seg)
 
 /* ---- per-connection facts beyond the state ---- */
 
-static void mark(struct pkt_mark *m, const struct segment *seg)
-{
-        m->ts = seg->ts;
-        m->seq = seg->seq;
-        m->ack = seg->ack;
-        m->flags = seg->flags;
-}
-
-static void note_handshake(struct conn *c, int dir, const struct segment *seg)
+static void note_handshake(struct tcpsm *sm, struct crec *c, int dir, const struct segment *seg)
 {
         uint8_t f = seg->flags;
 
         if (dir == CLIENT && (f & (TH_SYN | TH_ACK)) == TH_SYN) {
-                if (!c->syn_ts)
-                        c->syn_ts = seg->ts;
-                else if (c->syn_count < RS_MAX_SYN_TIMES + 1) {
-                        int64_t dt = (seg->ts - c->syn_ts) / 1000;
-                        c->syn_dt[c->syn_count - 1] = dt < 0 ? 0 : dt > UINT32_MAX ?
-                                                      UINT32_MAX : (uint32_t)dt;
+                if (!c->t[T_SYN]) {
+                        c->t[T_SYN] = OFF(c, seg->ts);
+                } else if (c->syn_count < RS_MAX_SYN_TIMES + 1) {
+                        struct cext *x = ext(sm, c);
+                        int64_t dt = (seg->ts - NS(c, c->t[T_SYN])) / 1000;
+                        if (x)
+                                x->syn_dt[c->syn_count - 1] = dt < 0 ? 0 : dt > UINT32_MAX ?
+                                                              UINT32_MAX : (uint32_t)dt;
                 }
                 if (c->syn_count < UINT8_MAX)
                         c->syn_count++;
                 c->s[CLIENT].mss = seg->mss;
                 c->s[CLIENT].wscale = seg->wscale;
         } else if (dir == SERVER && (f & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK)) {
-                if (!c->synack_ts)
-                        c->synack_ts = seg->ts;
+                if (!c->t[T_SYNACK])
+                        c->t[T_SYNACK] = OFF(c, seg->ts);
                 c->s[SERVER].mss = seg->mss;
                 c->s[SERVER].wscale = seg->wscale;
-        } else if (c->synack_ts && !c->est_ts && !c->s[CLIENT].est_inferred && !(f & TH_SYN)) {
-                const struct side *cl = &c->s[CLIENT], *sv = &c->s[SERVER];
+        } else if (c->t[T_SYNACK] && !c->t[T_EST] && !(c->s[CLIENT].bits & CS_EST_INFERRED) &&
+                   !(f & TH_SYN)) {
+                const struct cside *cl = &c->s[CLIENT], *sv = &c->s[SERVER];
                 if (dir == CLIENT && (f & TH_ACK) && !seq_gt(sv->start_seq + 1, seg->ack)) {
                         if (f & (TH_FIN | TH_RST))      /* SYN/FIN/RST-only: time unknown */
-                                c->s[CLIENT].est_inferred = 1;
+                                c->s[CLIENT].bits |= CS_EST_INFERRED;
                         else
-                                c->est_ts = seg->ts;
+                                c->t[T_EST] = OFF(c, seg->ts);
                 } else if (dir == SERVER && ((f & TH_FIN) ||
                            ((f & TH_ACK) && seq_gt(seg->ack, cl->start_seq + 1)))) {
                         /* only an accepted socket closes with FIN, and the
                          * client sent data: the ACK was missed (filtered) */
-                        c->s[CLIENT].est_inferred = 1;
+                        c->s[CLIENT].bits |= CS_EST_INFERRED;
                 }
         }
 }
 
-/* Track how far a side's payload was seen without holes. */
-static void note_data(struct side *me, const struct segment *seg)
+/* Track how far a side's payload was seen without holes (one block
+ * beyond a hole is remembered, in the extension). */
+static void note_data(struct tcpsm *sm, struct crec *c, int dir, const struct segment *seg)
 {
+        struct cside *me = &c->s[dir];
+        struct cext *x = conn_ext_get(sm->table, c);
         uint8_t f = seg->flags;
         uint32_t dstart = seg->seq + !!(f & TH_SYN);
 
-        if (!me->data_init || (f & TH_SYN)) {
-                if (!me->data_init || me->state == ST_CLOSED || seg->seq == me->start_seq)
+        if (!(me->bits & CS_DATA_INIT) || (f & TH_SYN)) {
+                if (!(me->bits & CS_DATA_INIT) || me->state == ST_CLOSED || seg->seq == me->start_seq)
                         me->data_seq = dstart;
-                me->data_init = 1;
+                me->bits |= CS_DATA_INIT;
         }
         if (f & TH_RST)
                 return;
         if (seg->payload) {
                 uint32_t dend = dstart + seg->payload;
+                int hole = x && x->ooo_start[dir] != x->ooo_end[dir];
                 if (!seq_gt(dstart, me->data_seq)) {
                         if (seq_gt(dend, me->data_seq))
                                 me->data_seq = dend;
-                } else if (me->ooo_start == me->ooo_end) {      /* a hole: remember */
-                        me->ooo_start = dstart;
-                        me->ooo_end = dend;
-                } else if (!seq_gt(dstart, me->ooo_end) && !seq_gt(me->ooo_start, dend)) {
-                        if (seq_gt(me->ooo_start, dstart))
-                                me->ooo_start = dstart;
-                        if (seq_gt(dend, me->ooo_end))
-                                me->ooo_end = dend;
+                } else if (!hole) {                     /* a hole: remember */
+                        if ((x = ext(sm, c)) != NULL) {
+                                x->ooo_start[dir] = dstart;
+                                x->ooo_end[dir] = dend;
+                                hole = dstart != dend;
+                        }
+                } else if (!seq_gt(dstart, x->ooo_end[dir]) && !seq_gt(x->ooo_start[dir], dend)) {
+                        if (seq_gt(x->ooo_start[dir], dstart))
+                                x->ooo_start[dir] = dstart;
+                        if (seq_gt(dend, x->ooo_end[dir]))
+                                x->ooo_end[dir] = dend;
                 }
                 /* the hole filled: the block seen earlier is contiguous now */
-                if (me->ooo_start != me->ooo_end && !seq_gt(me->ooo_start, me->data_seq)) {
-                        if (seq_gt(me->ooo_end, me->data_seq))
-                                me->data_seq = me->ooo_end;
-                        me->ooo_start = me->ooo_end = 0;
+                if (hole && !seq_gt(x->ooo_start[dir], me->data_seq)) {
+                        if (seq_gt(x->ooo_end[dir], me->data_seq))
+                                me->data_seq = x->ooo_end[dir];
+                        x->ooo_start[dir] = x->ooo_end[dir] = 0;
                 }
         }
         if ((f & TH_FIN) && dstart + seg->payload == me->data_seq)
@@ -390,50 +443,58 @@ static void note_data(struct side *me, const struct segment *seg)
 
 /* The peer acknowledged bytes we never saw: Zeek's content gap, counted
  * only while both sides are cleanly established or closing. */
-static void note_gap(struct conn *c, int dir, const struct segment *seg)
+static void note_gap(struct tcpsm *sm, struct crec *c, int dir, const struct segment *seg)
 {
-        struct side *me = &c->s[dir], *peer = &c->s[!dir];
+        struct cside *me = &c->s[dir], *peer = &c->s[!dir];
+        struct cext *x;
 
-        if (!(seg->flags & TH_ACK) || (seg->flags & TH_RST) || !peer->data_init)
+        if (!(seg->flags & TH_ACK) || (seg->flags & TH_RST) || !(peer->bits & CS_DATA_INIT))
                 return;
         if (!side_clean(me) || !side_clean(peer) || !seq_gt(seg->ack, peer->data_seq))
                 return;
-        peer->gaps++;
-        hist_scaled(c, !dir, peer->gaps, &peer->gap_next, 'G');
         peer->data_seq = seg->ack;
-        if (peer->ooo_start != peer->ooo_end && !seq_gt(peer->ooo_end, seg->ack))
-                peer->ooo_start = peer->ooo_end = 0;
+        if (!(x = ext(sm, c)))
+                return;
+        sat_inc(&x->gaps[!dir]);
+        hist_scaled(c, !dir, x->gaps[!dir], 'G');
+        if (x->ooo_start[!dir] != x->ooo_end[!dir] && !seq_gt(x->ooo_end[!dir], seg->ack))
+                x->ooo_start[!dir] = x->ooo_end[!dir] = 0;
 }
 
 /* The first FIN / first RST of a side: what it and its peer had said. */
-static void note_close(struct conn *c, struct side *me, const struct side *peer,
-                       const struct segment *seg)
+static void note_close(struct tcpsm *sm, struct crec *c, int dir, const struct segment *seg)
 {
-        if (!c->s[CLIENT].did_close && !c->s[SERVER].did_close) {
-                int64_t t = me->last_data_ts > peer->last_data_ts ? me->last_data_ts :
-                            peer->last_data_ts;
-                c->idle_ref = t ? t : c->est_ts ? c->est_ts : c->synack_ts;
+        uint32_t mylast = c->t[T_DATA + dir], peerlast = c->t[T_DATA + !dir];
+        struct cext *x;
+
+        if (!(c->s[CLIENT].bits & CS_DID_CLOSE) && !(c->s[SERVER].bits & CS_DID_CLOSE)) {
+                uint32_t t = mylast > peerlast ? mylast : peerlast;
+                c->t[T_IDLE_REF] = t ? t : c->t[T_EST] ? c->t[T_EST] : c->t[T_SYNACK];
         }
-        if ((seg->flags & TH_FIN) && !me->fin.ts) {
-                mark(&me->fin, seg);
-                me->fin_mylast = me->last_data_ts;
-                me->fin_peerlast = peer->last_data_ts;
+        c->s[dir].bits |= CS_DID_CLOSE;
+        if (!(x = ext(sm, c)))
+                return;
+        for (int k = 0; k < 2; k++) {           /* 0: FIN, 1: RST */
+                int slot = k ? X_RST : X_FIN;
+                if (!(seg->flags & (k ? TH_RST : TH_FIN)) || x->t[slot + dir])
+                        continue;
+                x->t[slot + dir] = OFF(c, seg->ts);
+                x->mark_seq[k][dir] = seg->seq;
+                x->mark_ack[k][dir] = seg->ack;
+                if (seg->flags & TH_ACK)
+                        c->mark_ack |= (uint8_t)(1u << (2 * k + dir));
+                x->t[(k ? X_RST_PEERLAST : X_FIN_PEERLAST) + dir] = peerlast;
         }
-        if ((seg->flags & TH_RST) && !me->rst.ts) {
-                mark(&me->rst, seg);
-                me->rst_mylast = me->last_data_ts;
-                me->rst_peerlast = peer->last_data_ts;
-        }
-        me->did_close = 1;
 }
 
 /* Apply seg, sent by side dir, to c (Zeek's TCPSessionAdapter::Process). */
-static void conn_apply(struct conn *c, int dir, const struct segment *seg)
+static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct segment *seg)
 {
-        struct side *me = &c->s[dir], *peer = &c->s[!dir];
+        struct cside *me = &c->s[dir], *peer = &c->s[!dir];
+        struct cext *x;
         uint8_t f = seg->flags;
         uint32_t seglen = seg->payload + !!(f & TH_SYN) + !!(f & TH_FIN);
-        uint32_t one_past, old_last;
+        uint32_t one_past, old_last, syn_seq = me->start_seq;
         int32_t d;
         int keepalive;
 
@@ -443,15 +504,17 @@ static void conn_apply(struct conn *c, int dir, const struct segment *seg)
         keepalive = !(f & (TH_SYN | TH_FIN | TH_RST)) && seg->payload <= 1 &&
                     me->state != ST_CLOSED && seg->seq == me->last_seq - 1;
         me->pkts++;
-        me->ip_bytes += seg->ip_len;
+        /* the previous SYN's seq is the ISN (a SYN that cannot move it, in
+         * a closing or reset side, starts a new connection instead) */
         side_init_seq(me, seg, one_past);
-        hist_flags(c, dir, seg, seg->seq);
-        if (seg->win == 0 && !(f & TH_RST) && peer->state != ST_FIN_WAIT && me->state != ST_RESET) {
-                me->zwins++;
-                hist_scaled(c, dir, me->zwins, &me->zwin_next, 'W');
+        hist_flags(sm, c, dir, seg, syn_seq);
+        if (seg->win == 0 && !(f & TH_RST) && peer->state != ST_FIN_WAIT && me->state != ST_RESET &&
+            (x = ext(sm, c)) != NULL) {
+                sat_inc(&x->zwins[dir]);
+                hist_scaled(c, dir, x->zwins[dir], 'W');
         }
-        if (!(c->s[CLIENT].did_close && c->s[SERVER].did_close))
-                c->end = seg->ts;
+        if (!((c->s[CLIENT].bits & CS_DID_CLOSE) && (c->s[SERVER].bits & CS_DID_CLOSE)))
+                c->t[T_END] = OFF(c, seg->ts);
         if ((f & TH_FIN) && me->fin_cnt < UINT8_MAX)
                 me->fin_cnt++;
         if (f & TH_ACK) {
@@ -467,48 +530,50 @@ static void conn_apply(struct conn *c, int dir, const struct segment *seg)
                         side_update_ack(peer, seg->ack);
                 }
         }
-        note_data(me, seg);
+        note_data(sm, c, dir, seg);
         old_last = me->rexmits;
         d = side_update_last(me, seg, one_past);
-        if (keepalive) {                /* RFC 9293 3.8.4: SND.NXT-1, 0 or 1 octet */
-                me->keepalives++;
-                me->probe_rexmits += me->rexmits != old_last;
+        if (keepalive && (x = ext(sm, c)) != NULL) {    /* RFC 9293 3.8.4: SND.NXT-1, 0 or 1 octet */
+                sat_inc(&x->keepalives[dir]);
+                if (me->rexmits != old_last)
+                        sat_inc(&x->probe_rexmits[dir]);
         }
         if (me->rexmits != old_last) {
-                hist_scaled(c, dir, me->rexmits, &me->rexmit_next, 'T');
+                hist_scaled(c, dir, me->rexmits, 'T');
         } else if (d > 0 && seg->payload && !(f & TH_RST)) {
-                me->last_data_ts = seg->ts;
-                if (peer->fin.ts && !me->after_peer_fin)
-                        me->after_peer_fin = seg->ts;
-                if (peer->rst.ts && !me->after_peer_rst)
-                        me->after_peer_rst = seg->ts;
+                c->t[T_DATA + dir] = OFF(c, seg->ts);
+                if ((x = conn_ext_get(sm->table, c)) != NULL) {
+                        if (x->t[X_FIN + !dir] && !x->t[X_AFTER_FIN + dir])
+                                x->t[X_AFTER_FIN + dir] = c->t[T_DATA + dir];
+                        if (x->t[X_RST + !dir] && !x->t[X_AFTER_RST + dir])
+                                x->t[X_AFTER_RST + dir] = c->t[T_DATA + dir];
+                }
         }
-        note_handshake(c, dir, seg);
+        note_handshake(sm, c, dir, seg);
         sm_dispatch(c, dir, seg);
-        note_gap(c, dir, seg);
+        note_gap(sm, c, dir, seg);
         if (f & (TH_FIN | TH_RST))
-                note_close(c, me, peer, seg);
+                note_close(sm, c, dir, seg);
 }
 
 /* ---- connection boundaries ---- */
 
-static int conn_closed(const struct conn *c)
+static int conn_closed(const struct crec *c)
 {
-        const struct side *a = &c->s[CLIENT], *b = &c->s[SERVER];
+        const struct cside *a = &c->s[CLIENT], *b = &c->s[SERVER];
+        int ac = a->bits & CS_DID_CLOSE, bc = b->bits & CS_DID_CLOSE;
 
-        return a->state == ST_RESET || b->state == ST_RESET ||
-               (a->did_close && b->did_close) ||
-               (a->did_close && b->state == ST_CLOSED) || (b->did_close && a->state == ST_CLOSED);
+        return a->state == ST_RESET || b->state == ST_RESET || (ac && bc) ||
+               (ac && b->state == ST_CLOSED) || (bc && a->state == ST_CLOSED);
 }
 
 /* Does seg start a new connection on c's 5-tuple (RFC 9293 3.10.7.4: a
  * new SYN after TIME-WAIT; Zeek's IsReuse)? */
-static int is_reuse(const struct tcpsm *sm, const struct conn *c, int dir,
-                    const struct segment *seg)
+static int is_reuse(const struct tcpsm *sm, const struct crec *c, const struct segment *seg)
 {
-        const struct side *orig;
+        const struct cside *orig;
 
-        if (conn_closed(c) && seg->ts - c->last > sm->linger_ns)
+        if (conn_closed(c) && seg->ts - crec_ns(c, c->t[T_LAST]) > sm->linger_ns)
                 return 1;
         if (!(seg->flags & TH_SYN))
                 return 0;
@@ -518,24 +583,23 @@ static int is_reuse(const struct tcpsm *sm, const struct conn *c, int dir,
                         return 0;
                 orig = &c->s[SERVER];   /* a half connection: compare SYN-ACKs */
         }
-        (void)dir;
-        if (c->s[CLIENT].did_close || c->s[SERVER].did_close)
+        if ((c->s[CLIENT].bits | c->s[SERVER].bits) & CS_DID_CLOSE)
                 return 1;               /* any SYN after a FIN or RST */
         return seg->seq != orig->start_seq;
 }
 
-static struct conn *conn_start(struct tcpsm *sm, const struct segment *seg, int *dir)
+static struct crec *conn_start(struct tcpsm *sm, const struct segment *seg, int *dir)
 {
-        struct conn *c = conn_table_insert(sm->table, seg);
+        struct crec *c = conn_table_insert(sm->table, seg);
 
         if (!c)
                 return NULL;
         *dir = CLIENT;
         if ((seg->flags & (TH_SYN | TH_ACK)) != TH_SYN)
-                c->midstream = 1;
+                c->flags |= CR_MIDSTREAM;
         if (first_packet_flips(seg)) {
-                conn_swap_sides(c);
-                c->flipped = 1;
+                conn_swap_sides(sm->table, c);
+                c->flags |= CR_FLIPPED;
                 *dir = SERVER;
                 hist_add(c, CLIENT, '^');
         }
@@ -544,15 +608,14 @@ static struct conn *conn_start(struct tcpsm *sm, const struct segment *seg, int 
 
 void tcpsm_on_segment(struct tcpsm *sm, const struct segment *seg)
 {
-        struct conn *c;
-        struct side *me;
+        struct crec *c;
         int dir = CLIENT;
 
         sm->st.segments++;
         if (!(seg->flags & (TH_SYN | TH_FIN | TH_RST)))
                 sm->st.flagless++;
         c = conn_table_find(sm->table, seg, &dir);
-        if (c && is_reuse(sm, c, dir, seg)) {
+        if (c && is_reuse(sm, c, seg)) {
                 conn_table_remove(sm->table, c, CLOSE_REASON_REUSE);
                 sm->st.reused++;
                 c = NULL;
@@ -561,19 +624,133 @@ void tcpsm_on_segment(struct tcpsm *sm, const struct segment *seg)
                 sm->st.nomem++;
                 return;
         }
-        me = &c->s[dir];
         /* the same IP packet twice within a moment: a capture copy (Linux
          * loopback, -i any), not a retransmission */
-        if (me->pkts && seg->hash == me->dup_hash && seg->ts - me->dup_ts <= RS_DUP_WINDOW_NS &&
-            seg->ts >= me->dup_ts) {
-                c->dups++;
-                sm->st.duplicates++;
-                return;
+        if (c->s[dir].pkts && (uint32_t)seg->hash == c->dup_hash && c->t[T_DUP]) {
+                int64_t dt = seg->ts - NS(c, c->t[T_DUP]);
+                if (dt >= -1000 && dt <= RS_DUP_WINDOW_NS + 1000) {
+                        c->dups++;
+                        sm->st.duplicates++;
+                        return;
+                }
         }
-        me->dup_hash = seg->hash;
-        me->dup_ts = seg->ts;
-        conn_apply(c, dir, seg);
+        c->dup_hash = (uint32_t)seg->hash;
+        c->t[T_DUP] = OFF(c, seg->ts);
+        conn_apply(sm, c, dir, seg);
         conn_touch(sm->table, c, seg->ts);
+}
+
+/* ---- the finished record ---- */
+
+static void expand_mark(const struct crec *r, const struct cext *x, int k, int dir,
+                        struct pkt_mark *m)
+{
+        uint32_t off = x ? x->t[(k ? X_RST : X_FIN) + dir] : 0;
+
+        memset(m, 0, sizeof *m);
+        if (!off)
+                return;
+        m->ts = crec_ns(r, off);
+        m->seq = x->mark_seq[k][dir];
+        m->ack = x->mark_ack[k][dir];
+        m->flags = r->mark_ack & (1u << (2 * k + dir)) ? TH_ACK : 0;
+}
+
+void tcpsm_expand(const struct conn_table *t, const struct crec *r, struct conn *c)
+{
+        const struct cext *x = conn_ext_get(t, r);
+
+        memset(c, 0, sizeof *c);
+        c->id = r->id;
+        c->family = r->family;
+        c->midstream = (r->flags & CR_MIDSTREAM) != 0;
+        c->flipped = (r->flags & CR_FLIPPED) != 0;
+        c->hist_cut = (r->flags & CR_HIST_CUT) != 0;
+        c->reason = r->reason;
+        c->syn_count = r->syn_count;
+        crec_endpoint(t, r, CLIENT, &c->cli);
+        crec_endpoint(t, r, SERVER, &c->srv);
+        c->first = r->first;
+        c->last = crec_ns(r, r->t[T_LAST]);
+        c->end = crec_ns(r, r->t[T_END]);
+        if (c->last < c->first)
+                c->last = c->first;
+        if (c->end < c->first)
+                c->end = c->first;
+        c->syn_ts = crec_ns(r, r->t[T_SYN]);
+        c->synack_ts = crec_ns(r, r->t[T_SYNACK]);
+        c->est_ts = crec_ns(r, r->t[T_EST]);
+        c->idle_ref = crec_ns(r, r->t[T_IDLE_REF]);
+        if (x)
+                memcpy(c->syn_dt, x->syn_dt, sizeof c->syn_dt);
+        c->dups = r->dups;
+        c->hist_len = r->hist_len;
+        for (size_t i = 0; i < r->hist_len; i++)
+                c->history[i] = hist_get(r, i);
+        for (int d = 0; d < 2; d++) {
+                const struct cside *s = &r->s[d];
+                struct side *o = &c->s[d];
+                o->state = s->state;
+                o->prev_state = s->prev_state;
+                o->did_close = (s->bits & CS_DID_CLOSE) != 0;
+                o->est_inferred = (s->bits & CS_EST_INFERRED) != 0;
+                o->fin_cnt = s->fin_cnt;
+                o->wscale = s->wscale;
+                o->mss = s->mss;
+                o->start_seq = s->start_seq;
+                o->last_seq = s->last_seq;
+                o->ack_seq = s->ack_seq;
+                o->seq_wraps = s->seq_wraps;
+                o->ack_wraps = s->ack_wraps;
+                o->pkts = s->pkts;
+                o->rexmits = s->rexmits;
+                o->last_data_ts = crec_ns(r, r->t[T_DATA + d]);
+                expand_mark(r, x, 0, d, &o->fin);
+                expand_mark(r, x, 1, d, &o->rst);
+                if (!x)
+                        continue;
+                o->last_fin_seq = x->last_fin_seq[d];
+                o->keepalives = x->keepalives[d];
+                o->probe_rexmits = x->probe_rexmits[d];
+                o->zwins = x->zwins[d];
+                o->gaps = x->gaps[d];
+                if (o->fin.ts)  /* no new payload follows a side's own FIN or RST */
+                        o->fin_mylast = o->last_data_ts;
+                o->fin_peerlast = crec_ns(r, x->t[X_FIN_PEERLAST + d]);
+                if (o->rst.ts)
+                        o->rst_mylast = o->last_data_ts;
+                o->rst_peerlast = crec_ns(r, x->t[X_RST_PEERLAST + d]);
+                o->after_peer_fin = crec_ns(r, x->t[X_AFTER_FIN + d]);
+                o->after_peer_rst = crec_ns(r, x->t[X_AFTER_RST + d]);
+        }
+}
+
+static void on_leave(struct crec *r, void *ctx)
+{
+        struct tcpsm *sm = ctx;
+        struct conn c;
+
+        if (!sm->finish)
+                return;
+        tcpsm_expand(sm->table, r, &c);
+        sm->finish(&c, sm->ctx);
+}
+
+int tcpsm_init(struct tcpsm *sm, const struct conn_limits *lim,
+               void (*finish)(struct conn *c, void *ctx), void *ctx)
+{
+        memset(sm, 0, sizeof *sm);
+        sm->linger_ns = lim->linger_ns;
+        sm->finish = finish;
+        sm->ctx = ctx;
+        sm->table = conn_table_create(lim, on_leave, sm);
+        return sm->table ? 0 : -1;
+}
+
+void tcpsm_free(struct tcpsm *sm)
+{
+        conn_table_destroy(sm->table);
+        sm->table = NULL;
 }
 
 /* ---- verdicts ---- */

@@ -35,7 +35,7 @@ static struct {
 static struct conn_table *tab;
 static struct conn_limits lim;
 
-static void on_finish(struct conn *c, void *ctx)
+static void on_finish(struct crec *c, void *ctx)
 {
         ck_assert_ptr_eq(ctx, &done);
         if (done.n == done.cap) {
@@ -43,8 +43,12 @@ static void on_finish(struct conn *c, void *ctx)
                 done.v = realloc(done.v, done.cap * sizeof *done.v);
                 ck_assert_ptr_nonnull(done.v);
         }
-        done.v[done.n++] = (struct finished){ c->id, (enum close_reason)c->reason, c->cli,
-                                              c->srv, c->family, c->last };
+        struct endpoint cli, srv;
+
+        crec_endpoint(tab, c, CLIENT, &cli);
+        crec_endpoint(tab, c, SERVER, &srv);
+        done.v[done.n++] = (struct finished){ c->id, (enum close_reason)c->reason, cli,
+                                              srv, c->family, crec_ns(c, c->t[T_LAST]) };
 }
 
 static const struct finished *finished_id(uint64_t id)
@@ -122,23 +126,23 @@ static struct segment segk(uint16_t k, int64_t t)
         return seg4(CLI_IP, (uint16_t)(40000 + k), SRV_IP, 80, t);
 }
 
-static struct conn *insert_at(uint16_t k, int64_t t)
+static struct crec *insert_at(uint16_t k, int64_t t)
 {
         struct segment s = segk(k, t);
-        struct conn *c = conn_table_insert(tab, &s);
+        struct crec *c = conn_table_insert(tab, &s);
 
         ck_assert_ptr_nonnull(c);
         return c;
 }
 
-static void set_states(struct conn *c, enum tcp_state cli, enum tcp_state srv, int64_t t)
+static void set_states(struct crec *c, enum tcp_state cli, enum tcp_state srv, int64_t t)
 {
         c->s[CLIENT].state = (uint8_t)cli;
         c->s[SERVER].state = (uint8_t)srv;
         conn_touch(tab, c, BASE + t);
 }
 
-static struct conn *find(const struct segment *s, int *dir)
+static struct crec *find(const struct segment *s, int *dir)
 {
         *dir = -1;
         return conn_table_find(tab, s, dir);
@@ -149,15 +153,18 @@ static struct conn *find(const struct segment *s, int *dir)
 START_TEST(insert_fills_record)
 {
         struct segment s = segk(1, 2 * SEC);
-        struct conn *c = conn_table_insert(tab, &s);
+        struct crec *c = conn_table_insert(tab, &s);
+        struct endpoint e;
 
         ck_assert_ptr_nonnull(c);
         ck_assert_uint_eq(c->id, 1);
         ck_assert_uint_eq(c->family, 4);
-        ck_assert_mem_eq(&c->cli, &s.src, sizeof s.src);
-        ck_assert_mem_eq(&c->srv, &s.dst, sizeof s.dst);
+        crec_endpoint(tab, c, CLIENT, &e);
+        ck_assert_mem_eq(&e, &s.src, sizeof s.src);
+        crec_endpoint(tab, c, SERVER, &e);
+        ck_assert_mem_eq(&e, &s.dst, sizeof s.dst);
         ck_assert_int_eq(c->first, BASE + 2 * SEC);
-        ck_assert_int_eq(c->last, BASE + 2 * SEC);
+        ck_assert_int_eq(crec_ns(c, c->t[T_LAST]), BASE + 2 * SEC);
         ck_assert_uint_eq(c->s[CLIENT].state, ST_CLOSED);
         ck_assert_uint_eq(c->s[SERVER].state, ST_CLOSED);
         ck_assert_uint_eq(c->s[CLIENT].pkts, 0);
@@ -170,7 +177,7 @@ END_TEST
 START_TEST(find_from_both_directions)
 {
         struct segment s = segk(1, 0), r = reversed(&s), other = segk(2, 0);
-        struct conn *c = insert_at(1, 0);
+        struct crec *c = insert_at(1, 0);
         int dir;
 
         ck_assert_ptr_eq(find(&s, &dir), c);
@@ -189,14 +196,14 @@ START_TEST(find_needs_full_tuple)
         struct segment b = seg4(CLI_IP, 40000, SRV_IP, 81, 0);
         struct segment d = seg4(CLI_IP, 40000, SRV_IP + 1, 80, 0);
         struct segment e = seg4(SRV_IP, 40000, CLI_IP, 80, 0);  /* ports crossed */
-        struct conn *ca = conn_table_insert(tab, &a);
+        struct crec *ca = conn_table_insert(tab, &a);
         int dir;
 
         ck_assert_ptr_nonnull(ca);
         ck_assert_ptr_null(find(&b, &dir));
         ck_assert_ptr_null(find(&d, &dir));
         ck_assert_ptr_null(find(&e, &dir));
-        struct conn *cb = conn_table_insert(tab, &b);
+        struct crec *cb = conn_table_insert(tab, &b);
         ck_assert_ptr_ne(ca, cb);
         ck_assert_ptr_eq(find(&a, &dir), ca);
         ck_assert_ptr_eq(find(&b, &dir), cb);
@@ -209,7 +216,7 @@ START_TEST(ipv4_and_ipv6_same_bytes_do_not_collide)
 {
         struct segment v4 = seg4(0x0a000001, 5000, 0x0a000002, 80, 0);
         struct segment v6 = v4;
-        struct conn *c4, *c6;
+        struct crec *c4, *c6;
         int dir;
 
         v6.family = 6;
@@ -239,13 +246,16 @@ END_TEST
 START_TEST(swap_sides_flips_direction)
 {
         struct segment s = segk(3, 0), r = reversed(&s);
-        struct conn *c = insert_at(3, 0);
+        struct endpoint e;
+        struct crec *c = insert_at(3, 0);
         int dir;
 
         c->s[CLIENT].pkts = 7;
-        conn_swap_sides(c);
-        ck_assert_mem_eq(&c->cli, &s.dst, sizeof s.dst);
-        ck_assert_mem_eq(&c->srv, &s.src, sizeof s.src);
+        conn_swap_sides(tab, c);
+        crec_endpoint(tab, c, CLIENT, &e);
+        ck_assert_mem_eq(&e, &s.dst, sizeof s.dst);
+        crec_endpoint(tab, c, SERVER, &e);
+        ck_assert_mem_eq(&e, &s.src, sizeof s.src);
         ck_assert_uint_eq(c->s[SERVER].pkts, 7);
         ck_assert_uint_eq(c->s[CLIENT].pkts, 0);
         ck_assert_ptr_eq(find(&s, &dir), c);
@@ -260,7 +270,7 @@ END_TEST
 START_TEST(remove_calls_finish_with_reason)
 {
         struct segment s = segk(1, 0);
-        struct conn *a = insert_at(1, 0), *b = insert_at(2, 0);
+        struct crec *a = insert_at(1, 0), *b = insert_at(2, 0);
         uint64_t ida = a->id;
         int dir;
 
@@ -286,14 +296,14 @@ END_TEST
 /* A removed tuple can be inserted again: a fresh zeroed record, new id. */
 START_TEST(reinsert_after_remove_is_fresh)
 {
-        struct conn *a = insert_at(1, 0);
+        struct crec *a = insert_at(1, 0);
         struct segment s = segk(1, SEC);
         int dir;
 
         a->s[CLIENT].pkts = 9;
         a->hist_len = 3;
         conn_table_remove(tab, a, CLOSE_REASON_FIN);
-        struct conn *b = conn_table_insert(tab, &s);
+        struct crec *b = conn_table_insert(tab, &s);
         ck_assert_ptr_nonnull(b);
         ck_assert_uint_eq(b->id, 2);
         ck_assert_uint_eq(b->s[CLIENT].pkts, 0);
@@ -306,8 +316,8 @@ END_TEST
 
 START_TEST(expire_by_timeout_class)
 {
-        struct conn *half = insert_at(1, 0), *est = insert_at(2, 0);
-        struct conn *fin = insert_at(3, 0), *rst = insert_at(4, 0);
+        struct crec *half = insert_at(1, 0), *est = insert_at(2, 0);
+        struct crec *fin = insert_at(3, 0), *rst = insert_at(4, 0);
         uint64_t idh = half->id, ide = est->id, idf = fin->id, idr = rst->id;
 
         set_states(half, ST_SYN_SENT, ST_CLOSED, 0);
@@ -343,13 +353,13 @@ END_TEST
 /* Activity moves a record to the back of its list: only the silent one goes. */
 START_TEST(touch_postpones_expiry)
 {
-        struct conn *a = insert_at(1, 0), *b = insert_at(2, 0);
+        struct crec *a = insert_at(1, 0), *b = insert_at(2, 0);
         uint64_t ida = a->id, idb = b->id;
 
         set_states(a, ST_ESTABLISHED, ST_ESTABLISHED, 0);
         set_states(b, ST_ESTABLISHED, ST_ESTABLISHED, 0);
         conn_touch(tab, a, BASE + 50 * SEC);
-        ck_assert_int_eq(a->last, BASE + 50 * SEC);
+        ck_assert_int_eq(crec_ns(a, a->t[T_LAST]), BASE + 50 * SEC);
         conn_table_expire(tab, BASE + (IDLE_S + 10) * SEC);
         ck_assert_uint_eq(done.n, 1);
         ck_assert_uint_eq(done.v[0].id, idb);
@@ -364,7 +374,7 @@ END_TEST
  * one that closes gets the linger. */
 START_TEST(class_follows_state_changes)
 {
-        struct conn *a = insert_at(1, 0), *b = insert_at(2, 0);
+        struct crec *a = insert_at(1, 0), *b = insert_at(2, 0);
         uint64_t ida = a->id, idb = b->id;
 
         set_states(a, ST_SYN_SENT, ST_CLOSED, 0);
@@ -386,7 +396,7 @@ END_TEST
 /* One side RESET is closed; one FIN alone is not (only FINs from both). */
 START_TEST(single_fin_is_not_closed_class)
 {
-        struct conn *a = insert_at(1, 0), *b = insert_at(2, 0);
+        struct crec *a = insert_at(1, 0), *b = insert_at(2, 0);
         uint64_t idb = b->id;
 
         set_states(a, ST_FIN_WAIT, ST_ESTABLISHED, 0);
@@ -403,8 +413,8 @@ END_TEST
 
 START_TEST(flush_reports_everything_left)
 {
-        struct conn *half = insert_at(1, 0), *est = insert_at(2, 0);
-        struct conn *fin = insert_at(3, 0), *rst = insert_at(4, 0), *fresh = insert_at(5, 0);
+        struct crec *half = insert_at(1, 0), *est = insert_at(2, 0);
+        struct crec *fin = insert_at(3, 0), *rst = insert_at(4, 0), *fresh = insert_at(5, 0);
         uint64_t idh = half->id, ide = est->id, idf = fin->id, idr = rst->id, idn = fresh->id;
 
         set_states(half, ST_SYN_SENT, ST_CLOSED, 0);
@@ -426,7 +436,7 @@ END_TEST
 
 START_TEST(cap_evicts_oldest_by_activity)
 {
-        struct conn *a, *b, *c, *d, *e;
+        struct crec *a, *b, *c, *d, *e;
         uint64_t ida, idb, idc, idd, ide;
         struct segment s;
         int dir;
@@ -487,7 +497,7 @@ START_TEST(grows_past_many_buckets)
 
         for (uint32_t i = 0; i < MANY; i++) {
                 struct segment s = many_seg(i);
-                struct conn *c = conn_table_insert(tab, &s);
+                struct crec *c = conn_table_insert(tab, &s);
                 ck_assert_ptr_nonnull(c);
                 ck_assert_uint_eq(c->id, (uint64_t)i + 1);
         }
@@ -495,7 +505,7 @@ START_TEST(grows_past_many_buckets)
         ck_assert_uint_eq(conn_table_peak(tab), MANY);
         for (uint32_t i = 0; i < MANY; i++) {
                 struct segment s = many_seg(i), r = reversed(&s);
-                struct conn *c = find(&s, &dir);
+                struct crec *c = find(&s, &dir);
                 ck_assert_msg(c != NULL, "tuple %u not found", i);
                 ck_assert_uint_eq(c->id, (uint64_t)i + 1);
                 ck_assert_int_eq(dir, CLIENT);
@@ -511,7 +521,7 @@ START_TEST(grows_past_many_buckets)
         ck_assert_uint_eq(conn_table_count(tab), MANY / 2);
         for (uint32_t i = 0; i < MANY; i++) {
                 struct segment s = many_seg(i);
-                struct conn *c = find(&s, &dir);
+                struct crec *c = find(&s, &dir);
                 if (i & 1) {
                         ck_assert_msg(c != NULL, "tuple %u lost", i);
                         ck_assert_uint_eq(c->id, (uint64_t)i + 1);
@@ -527,7 +537,7 @@ END_TEST
 
 START_TEST(ids_increase_in_insertion_order)
 {
-        struct conn *a = insert_at(9, 0), *b = insert_at(3, 0), *c = insert_at(7, 0);
+        struct crec *a = insert_at(9, 0), *b = insert_at(3, 0), *c = insert_at(7, 0);
 
         ck_assert_uint_eq(a->id, 1);
         ck_assert_uint_eq(b->id, 2);
