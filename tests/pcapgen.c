@@ -4,6 +4,7 @@
  * Build: cc -std=c11 -Wall -Wextra -Werror -O2 tests/pcapgen.c \
  *            $(pkg-config --cflags --libs libpcap) -o tests/pcapgen
  * Run:   tests/pcapgen OUTDIR        (rewrites every gen-*.pcap in OUTDIR)
+ *        tests/pcapgen --synflood N FILE   (N SYNs to one port; FILE - = stdout)
  *
  * Every byte of every packet is written explicitly: link header, IPv4/IPv6
  * header (correct IPv4 header checksum), TCP header with options and a
@@ -1419,6 +1420,44 @@ static void write_raw_files(const char *dir)
     store_reset();
 }
 
+/* --synflood N FILE: N SYNs to 192.0.2.10:80 from N different source
+ * address/port pairs (10.0.0.0/8, ports 1024..65029, scattered by a
+ * bijection of the index), one every 10 µs, 54-byte frames.  Written
+ * straight to FILE ("-": standard output) for tests/synflood.sh. */
+static void write_synflood(const char *file, unsigned long n)
+{
+    static char obuf[1 << 20];
+    uint8_t fr[54], dst[4] = {192, 0, 2, 10};
+    char path[4096];
+    FILE *fp = raw_create(NULL, file, path, sizeof path);
+    uint64_t rng = 90;
+    unsigned long i;
+
+    setvbuf(fp, obuf, _IOFBF, sizeof obuf);
+    raw_pcap_header(fp, 262144, DLT_EN10MB);
+    memcpy(fr, MAC[1], 6);
+    memcpy(fr + 6, MAC[0], 6);
+    put16(fr + 12, 0x0800);
+    for (i = 0; i < n; i++) {
+        uint32_t x = (uint32_t)i * 0x9e3779b1u; /* odd multiplier: a bijection */
+        uint8_t src[4] = {10, (uint8_t)(x >> 24), (uint8_t)(x >> 16), (uint8_t)(x >> 8)};
+        uint8_t *t = fr + 34;
+
+        ip4_hdr(fr + 14, src, dst, 6, 40, (uint16_t)splitmix(&rng), 0x4000, 64);
+        put16(t, (uint16_t)(1024 + (x & 0xff) * 251));
+        put16(t + 2, 80);
+        put32(t + 4, (uint32_t)splitmix(&rng));
+        put32(t + 8, 0);
+        t[12] = 5 << 4;
+        t[13] = SYN;
+        put16(t + 14, 64240);
+        t[16] = t[17] = t[18] = t[19] = 0;
+        put16(t + 16, l4_csum(0, src, dst, 6, t, 20));
+        raw_pcap_record(fp, US(10) * i, 54, 54, fr, 54);
+    }
+    raw_close(fp, path, n);
+}
+
 /* ------------------------------------------------------------------- main */
 
 static void truncate_copy(const char *dir, const char *from, const char *to, long cut)
@@ -1497,8 +1536,16 @@ int main(int argc, char **argv)
     };
     size_t i;
 
+    if (argc == 4 && strcmp(argv[1], "--synflood") == 0) {
+        char *end;
+        unsigned long n = strtoul(argv[2], &end, 10);
+        if (*end || end == argv[2])
+            die("bad count '%s'", argv[2]);
+        write_synflood(argv[3], n);
+        return 0;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
+        fprintf(stderr, "usage: %s OUTDIR\n       %s --synflood N FILE|-\n", argv[0], argv[0]);
         return 2;
     }
     out = argv[1];
