@@ -22,6 +22,8 @@ struct input {                  /* one capture file, in command-line order */
         int truncated;          /* reading stopped early on a read error */
         char error[PCAP_ERRBUF_SIZE * 2]; /* why, when truncated */
         int64_t first_ts, last_ts; /* first/last record time, ns (0 when none) */
+        uint64_t ts_backwards;  /* records stamped earlier than a record before them */
+        uint64_t caplen_over_len; /* records whose captured length exceeds the wire length */
         /* private */
         pcap_t *pc;             /* open handle, or NULL */
         FILE *fp;               /* its stream */

@@ -53,7 +53,7 @@ enum dec_result {
         DEC_ERR_IP_TRUNC,       /* captured bytes end inside the IP header(s) */
         DEC_ERR_IP_BAD,         /* bad version, IHL < 5, length < header, ext loop */
         DEC_ERR_TCP_TRUNC,      /* captured bytes end inside the 20-byte TCP header */
-        DEC_ERR_TCP_BAD,        /* data offset < 5 or beyond the IP payload */
+        DEC_ERR_TCP_BAD,        /* IP payload < 20 bytes, data offset < 5 or beyond it */
         DEC_ERR_ENCAP_DEPTH,    /* too many nested tunnels or labels */
         DEC_NRESULTS
 };

@@ -125,7 +125,11 @@ void analysis_packet(struct analysis *a, struct input *in, int64_t ts, const uin
                 a->skipped_shard++;
                 return;
         }
-        seg.ts = ts;
+        /* A record stamped earlier than one before it (a clock stepped
+         * back, several capture queues) is analysed at the latest time
+         * seen: connection times never run backwards, so no duration is
+         * negative.  capture.c counts such records per input. */
+        seg.ts = a->now;
         /* the packet clock drives expiry, at most once a second */
         if (!a->any || a->now - a->swept >= 1000000000) {
                 conn_table_expire(a->sm.table, a->now);

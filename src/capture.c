@@ -356,6 +356,8 @@ int capture_next(struct capture *c, struct packet *pkt)
         pkt->data = in->data;
         pkt->hdr = in->hdr;
         in->packets++;
+        in->caplen_over_len += pkt->caplen > pkt->len;
+        in->ts_backwards += in->packets > 1 && pkt->ts < in->last_ts;
         if (in->packets == 1 || pkt->ts < in->first_ts)
                 in->first_ts = pkt->ts;
         if (pkt->ts > in->last_ts || in->packets == 1)
@@ -496,6 +498,8 @@ int capture_live_next(struct capture *c, struct packet *pkt)
         pkt->len = h->len;
         pkt->data = d;
         pkt->hdr = h;
+        in->caplen_over_len += pkt->caplen > pkt->len;
+        in->ts_backwards += in->packets > 0 && pkt->ts < in->last_ts;
         if (!in->packets || pkt->ts < in->first_ts)
                 in->first_ts = pkt->ts;
         if (pkt->ts > in->last_ts)

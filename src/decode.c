@@ -123,8 +123,8 @@ static enum dec_result dec_tcp(struct frame f, uint32_t iplen, struct segment *s
 {
         uint32_t hlen, optcap;
 
-        if (iplen < 20)
-                return f.cap < 20 ? DEC_ERR_TCP_TRUNC : DEC_ERR_TCP_BAD;
+        if (iplen < 20)                 /* the datagram has no room for a TCP header, */
+                return DEC_ERR_TCP_BAD; /* however much of it (or padding) was captured */
         if (f.cap < 20)
                 return DEC_ERR_TCP_TRUNC;
         hlen = (uint32_t)(f.p[12] >> 4) * 4;

@@ -107,8 +107,10 @@ static void det_connect_timeout(const struct conn *c, const struct det_opts *o,
         for (int i = 0; i + 1 < c->syn_count && i < RS_MAX_SYN_TIMES; i++)
                 off[n++] = (double)c->syn_dt[i] / 1e6;
         s = detect_give_up(off, n, &lo, &hi);
-        /* still trying when the capture ended: not (yet) a timeout */
-        if (c->reason == CLOSE_REASON_EOF &&
+        /* still trying when the capture ended, or when the table cap made
+         * us stop watching (capture_end is then the eviction time): not
+         * (yet) a timeout */
+        if ((c->reason == CLOSE_REASON_EOF || c->reason == CLOSE_REASON_EVICT) &&
             (isnan(hi) || secs(o->capture_end - c->syn_ts) < hi + 0.5))
                 return;
         add(r, DET_CONNECT_TIMEOUT, CLIENT, c->syn_ts + (int64_t)(lo * 1e9));

@@ -432,7 +432,7 @@ static json_t *jinputs(const struct report *r)
                                 json_object_set_new(err, decode_result_name((enum dec_result)k),
                                                     json_integer((json_int_t)in->errors[k]));
                 json_array_append_new(a, json_pack(
-                        "{s:s, s:s, s:s, s:I, s:I, s:b, s:s?, s:o, s:o, s:o}",
+                        "{s:s, s:s, s:s, s:I, s:I, s:b, s:s?, s:o, s:I, s:I, s:o, s:o}",
                         "file", in->name, "format", in->format,
                         "linktype", decode_link_name(in->linktype),
                         "packets", (json_int_t)in->packets,
@@ -440,6 +440,8 @@ static json_t *jinputs(const struct report *r)
                         "truncated", in->truncated,
                         "error", in->truncated ? in->error : NULL,
                         "errors", err,
+                        "ts_backwards", (json_int_t)in->ts_backwards,
+                        "caplen_over_len", (json_int_t)in->caplen_over_len,
                         "dropped", in->live ? json_integer((json_int_t)in->dropped) : json_null(),
                         "if_dropped", in->live ? json_integer((json_int_t)in->if_dropped) : json_null()));
         }

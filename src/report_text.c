@@ -69,6 +69,14 @@ static void text_inputs(FILE *out, const struct report *r)
                 if (in->live)
                         fprintf(out, "         dropped: %" PRIu64 " by the kernel, %" PRIu64
                                 " by the interface\n", in->dropped, in->if_dropped);
+                if (in->ts_backwards)
+                        fprintf(out, "         %" PRIu64 " packet%s stamped earlier than a packet before "
+                                "them: analysed at the latest time seen\n", in->ts_backwards,
+                                in->ts_backwards == 1 ? "" : "s");
+                if (in->caplen_over_len)
+                        fprintf(out, "         %" PRIu64 " record%s captured longer than on the wire "
+                                "(caplen > len): decoded from the captured bytes\n",
+                                in->caplen_over_len, in->caplen_over_len == 1 ? "" : "s");
                 if (in->truncated)
                         fprintf(out, "         stopped early: %s\n", in->error);
         }

@@ -922,6 +922,32 @@ START_TEST(tcp_data_offset_beyond_ip_payload_is_bad)
 }
 END_TEST
 
+/* An IP datagram with no room for a TCP header (IPv4 total length 20,
+ * IPv6 payload length 0 read as "length from the frame") is tcp_invalid,
+ * whether or not Ethernet padding follows it: the verdict must not depend
+ * on what the link layer appended. */
+START_TEST(ip_payload_empty_is_tcp_invalid)
+{
+        for (int pad = 0; pad < 2; pad++) {
+                fr.n = 0;
+                put_eth(&fr, 0x0800);
+                put_ipv4(&fr, 5, 20, IPID, 0x4000, 6, IP4_C, IP4_S);
+                if (pad)
+                        put_fill(&fr, 0, 60 - 34);
+                ck_assert_int_eq(decode_whole(LT_EN10MB, &fr, &seg), DEC_ERR_TCP_BAD);
+                fr.n = 0;
+                put_eth(&fr, 0x86dd);
+                put_ipv6(&fr, 0, 6, IP6_C, IP6_S);
+                if (pad)
+                        put_fill(&fr, 0, 60 - 54);
+                ck_assert_int_eq(decode_whole(LT_EN10MB, &fr, &seg), DEC_ERR_TCP_BAD);
+        }
+        fr.n = 0;
+        put_ipv4(&fr, 5, 20, IPID, 0x4000, 6, IP4_C, IP4_S);
+        ck_assert_int_eq(decode_whole(LT_RAW, &fr, &seg), DEC_ERR_TCP_BAD);
+}
+END_TEST
+
 START_TEST(tcp_options_cut_by_snaplen)
 {
         uint32_t full;
@@ -1257,6 +1283,7 @@ static Suite *decode_suite(void)
         tcase_add_test(tc, tcp_option_past_header_stops_walk);
         tcase_add_test(tc, tcp_data_offset_below_5_is_bad);
         tcase_add_test(tc, tcp_data_offset_beyond_ip_payload_is_bad);
+        tcase_add_test(tc, ip_payload_empty_is_tcp_invalid);
         tcase_add_test(tc, tcp_options_cut_by_snaplen);
         suite_add_tcase(s, tc);
 

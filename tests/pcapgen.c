@@ -4,6 +4,7 @@
  * Build: cc -std=c11 -Wall -Wextra -Werror -O2 tests/pcapgen.c \
  *            $(pkg-config --cflags --libs libpcap) -o tests/pcapgen
  * Run:   tests/pcapgen OUTDIR        (rewrites every gen-*.pcap in OUTDIR)
+ *        tests/pcapgen --synflood N FILE   (N SYNs to one port; FILE - = stdout)
  *
  * Every byte of every packet is written explicitly: link header, IPv4/IPv6
  * header (correct IPv4 header checksum), TCP header with options and a
@@ -53,6 +54,7 @@
 #define F_NOTS 0x400   /* no TCP options on this segment */
 
 #define DEF (-1) /* segx(): use the tracked seq/ack */
+#define MAXFRAME 70000 /* largest frame built: link header + a 65535-byte IP packet */
 
 static void die(const char *fmt, ...)
 {
@@ -468,7 +470,7 @@ static size_t build_l3(uint8_t *out, struct conn *c, int dir, int flags, const u
 static void segx(struct conn *c, int dir, int flags, size_t plen, uint64_t dt, int64_t seq,
                  int64_t ack)
 {
-    uint8_t tcp[2048], l3[2200];
+    static uint8_t tcp[MAXFRAME], l3[MAXFRAME]; /* up to 64 KiB IP packets */
     uint32_t s = seq == DEF ? c->nxt[dir] : (uint32_t)seq;
     uint32_t a = ack == DEF ? c->rcv[dir] : (uint32_t)ack;
     uint32_t end = s + (uint32_t)plen + ((flags & SYN) ? 1 : 0) + ((flags & FIN) ? 1 : 0);
@@ -532,6 +534,7 @@ struct wopt {
     int dup;        /* every packet twice */
     int flags_only; /* keep only TCP packets with SYN, FIN or RST */
     uint64_t t_from, t_to; /* keep t in [t_from, t_to); t_to 0 = no limit */
+    int keep_order; /* write in the order the script made the packets, not by time */
 };
 
 static const uint8_t MAC[2][6] = {
@@ -578,11 +581,11 @@ static int tcp_flags_of(const uint8_t *d, size_t len)
     return -1;
 }
 
-static void write_one(pcap_dumper_t *dp, const struct wopt *o, const struct pkt *p, uint64_t t)
+/* The frame of p as written to a file with options o: into f (MAXFRAME
+ * bytes), returns its length on the wire. */
+static size_t build_frame(uint8_t *f, const struct wopt *o, const struct pkt *p)
 {
-    uint8_t f[4096];
     size_t h = 0, len;
-    struct pcap_pkthdr ph;
     int v6 = p->len > 0 && (p->data[0] >> 4) == 6;
     uint16_t et = v6 ? 0x86dd : 0x0800;
     const uint8_t *src = o->zero_mac ? (const uint8_t *)"\0\0\0\0\0\0" : MAC[p->dir];
@@ -655,6 +658,15 @@ static void write_one(pcap_dumper_t *dp, const struct wopt *o, const struct pkt 
             len = p->pad_to;
         }
     }
+    return len;
+}
+
+static void write_one(pcap_dumper_t *dp, const struct wopt *o, const struct pkt *p, uint64_t t)
+{
+    static uint8_t f[MAXFRAME];
+    size_t len = build_frame(f, o, p);
+    struct pcap_pkthdr ph;
+
     ph.ts.tv_sec = (time_t)(BASE_SEC + t / SEC(1));
     ph.ts.tv_usec = (suseconds_t)(o->nano ? t % SEC(1) : (t % SEC(1)) / 1000);
     ph.len = (bpf_u_int32)len;
@@ -670,7 +682,8 @@ static size_t write_file(const char *dir, const char *name, const struct wopt *o
     size_t i, n = 0;
 
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    qsort(P, NP, sizeof *P, pkt_cmp);
+    if (!o->keep_order)
+        qsort(P, NP, sizeof *P, pkt_cmp);
     pd = pcap_open_dead_with_tstamp_precision(linktype(o->link), 262144,
                                               o->nano ? PCAP_TSTAMP_PRECISION_NANO
                                                       : PCAP_TSTAMP_PRECISION_MICRO);
@@ -1102,6 +1115,349 @@ static void scen_dups(void)
     free(c);
 }
 
+/* --- odd inputs (issue 6): jumbo frames, clocks that step back, IP
+ * datagrams with no room for TCP */
+
+/* MTU 9000 Ethernet (MSS 8960): 9014-byte frames; then loopback with
+ * GRO/TSO, where one IPv4 packet is 65535 bytes long (65483 payload bytes
+ * behind 20 bytes of IP and 32 of TCP).  Needs a snap length of 262144. */
+static void scen_jumbo(void)
+{
+    struct conn *c = conn_new4("10.30.0.2", 47000, "10.30.0.1", 5201, MS(0), 60);
+
+    c->mss[C2S] = c->mss[S2C] = 8960;
+    handshake(c);
+    seg(c, C2S, PSH | ACK, 8948, US(35)); /* 20 + 32 + 8948 = 9000 */
+    seg(c, S2C, ACK, 0, c->rtt / 2);
+    seg(c, S2C, PSH | ACK, 8948, US(200));
+    seg(c, S2C, PSH | ACK, 1000, US(10));
+    seg(c, C2S, ACK, 0, c->rtt / 2);
+    close_by(c, C2S, MS(5));
+    free(c);
+
+    c = conn_new4("127.0.0.1", 47010, "127.0.0.1", 8080, MS(100), 61);
+    conn_loopback(c);
+    handshake(c);
+    seg(c, C2S, PSH | ACK, 100, US(35));
+    seg(c, S2C, PSH | ACK, 65483, US(100)); /* 20 + 32 + 65483 = 65535 */
+    seg(c, C2S, ACK, 0, c->rtt / 2);
+    close_by(c, C2S, MS(5));
+    free(c);
+}
+
+/* Written in script order (wopt.keep_order): (a) normal at 1 s; (b) starts
+ * at 2 s, then the clock steps back 2 s before its close, so its FIN, the
+ * peer's FIN and the last ACK are stamped before its own SYN (and before
+ * all of (a)); (c) normal at 3 s. */
+static void scen_backwards(void)
+{
+    static const int64_t back[3] = {0, (int64_t)SEC(2), 0};
+    struct conn *c;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        c = conn_new4("10.40.0.2", (uint16_t)(41000 + i), "10.40.0.1", 80, SEC(1 + i),
+                      (uint64_t)(70 + i));
+        handshake(c);
+        exchange(c, 110, 300, US(500), 1);
+        c->t -= (uint64_t)back[i];
+        close_by(c, C2S, MS(20));
+        free(c);
+    }
+}
+
+/* IP datagrams whose length leaves no room for a TCP header, between the
+ * packets of a normal connection: IPv4 total length 20 with protocol 6,
+ * and IPv6 payload length 0 with next header 6; each once padded to the
+ * 60-byte Ethernet minimum (as received) and once not (as captured on
+ * the sender). */
+static void scen_ip_empty(void)
+{
+    struct conn *c = conn_new4("10.50.0.2", 42000, "10.50.0.1", 80, MS(0), 80);
+    uint8_t b[64], a6[16], z6[16];
+    uint64_t tt;
+    struct pkt *p;
+
+    handshake(c);
+    exchange(c, 110, 300, US(500), 1);
+    tt = c->t + US(100);
+    ip4_hdr(b, c->ip[C2S], c->ip[S2C], 6, 20, 0x5001, 0x4000, 64);
+    p = raw_l3(tt, C2S, b, 20);
+    p->pad_to = 60;
+    ip4_hdr(b, c->ip[C2S], c->ip[S2C], 6, 20, 0x5002, 0x4000, 64);
+    raw_l3(tt + US(100), C2S, b, 20);
+    parse_addr(1, "2001:db8:50::2", a6);
+    parse_addr(1, "2001:db8:50::1", z6);
+    ip6_hdr(b, a6, z6, 6, 0, 0x5003, 64);
+    raw_l3(tt + US(200), C2S, b, 40);
+    p = raw_l3(tt + US(300), C2S, b, 40);
+    p->pad_to = 60;
+    c->t = tt + US(400);
+    close_by(c, C2S, MS(10));
+    free(c);
+}
+
+/* ------------------------------------------- hand-made file bytes */
+
+/* pcap and pcapng files that libpcap's writer will not produce (snap
+ * length 0, caplen > snaplen or > len, several interfaces): written byte
+ * by byte, little-endian, microsecond timestamps. */
+
+/* Open dir/name (name alone when dir is NULL; "-" is standard output). */
+static FILE *raw_create(const char *dir, const char *name, char *path, size_t plen)
+{
+    FILE *f;
+
+    if (dir)
+        snprintf(path, plen, "%s/%s", dir, name);
+    else
+        snprintf(path, plen, "%s", name);
+    if (strcmp(name, "-") == 0)
+        return stdout;
+    if (!(f = fopen(path, "wb")))
+        die("%s: %s", path, strerror(errno));
+    return f;
+}
+
+static void raw_close(FILE *f, const char *path, size_t n)
+{
+    if (fflush(f) != 0 || ferror(f) || (f != stdout && fclose(f) != 0))
+        die("%s: write failed", path);
+    if (f != stdout)
+        printf("pcapgen: wrote %s (%zu records)\n", path, n);
+}
+
+static void raw_put(FILE *f, const void *d, size_t n)
+{
+    if (n && fwrite(d, 1, n, f) != n)
+        die("write failed: %s", strerror(errno));
+}
+
+static void le16w(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void le32w(uint8_t *p, uint32_t v)
+{
+    le16w(p, (uint16_t)v);
+    le16w(p + 2, (uint16_t)(v >> 16));
+}
+
+/* pcap file header: magic a1b2c3d4 (µs), version 2.4 */
+static void raw_pcap_header(FILE *f, uint32_t snaplen, uint32_t linktype)
+{
+    uint8_t h[24];
+
+    le32w(h, 0xa1b2c3d4u);
+    le16w(h + 4, 2);
+    le16w(h + 6, 4);
+    le32w(h + 8, 0);
+    le32w(h + 12, 0);
+    le32w(h + 16, snaplen);
+    le32w(h + 20, linktype);
+    raw_put(f, h, sizeof h);
+}
+
+/* A record header, then ndata bytes of d (normally ndata == caplen). */
+static void raw_pcap_record(FILE *f, uint64_t t, uint32_t caplen, uint32_t len,
+                            const uint8_t *d, size_t ndata)
+{
+    uint8_t h[16];
+
+    le32w(h, (uint32_t)(BASE_SEC + t / SEC(1)));
+    le32w(h + 4, (uint32_t)((t % SEC(1)) / 1000));
+    le32w(h + 8, caplen);
+    le32w(h + 12, len);
+    raw_put(f, h, sizeof h);
+    raw_put(f, d, ndata);
+}
+
+/* One pcapng block: type, total length, body padded to 4 bytes, length. */
+static void ng_block(FILE *f, uint32_t type, const uint8_t *body, size_t n)
+{
+    static const uint8_t zero[4];
+    uint8_t h[8];
+    uint32_t total = (uint32_t)(12 + ((n + 3) & ~(size_t)3));
+
+    le32w(h, type);
+    le32w(h + 4, total);
+    raw_put(f, h, 8);
+    raw_put(f, body, n);
+    raw_put(f, zero, (4 - n % 4) % 4);
+    raw_put(f, h + 4, 4);
+}
+
+static void ng_shb(FILE *f)
+{
+    uint8_t b[16];
+
+    le32w(b, 0x1a2b3c4du); /* byte-order magic */
+    le16w(b + 4, 1);
+    le16w(b + 6, 0);
+    le32w(b + 8, 0xffffffffu); /* section length: not given */
+    le32w(b + 12, 0xffffffffu);
+    ng_block(f, 0x0a0d0d0au, b, sizeof b);
+}
+
+static void ng_idb(FILE *f, uint16_t linktype, uint32_t snaplen)
+{
+    uint8_t b[8];
+
+    le16w(b, linktype);
+    le16w(b + 2, 0);
+    le32w(b + 4, snaplen); /* no options: if_tsresol 6 (µs) */
+    ng_block(f, 1, b, sizeof b);
+}
+
+static void ng_epb(FILE *f, uint32_t ifid, uint64_t t, const uint8_t *d, uint32_t len)
+{
+    static uint8_t b[20 + MAXFRAME];
+    uint64_t us = (uint64_t)BASE_SEC * 1000000u + t / 1000;
+
+    le32w(b, ifid);
+    le32w(b + 4, (uint32_t)(us >> 32));
+    le32w(b + 8, (uint32_t)us);
+    le32w(b + 12, len);
+    le32w(b + 16, len);
+    memcpy(b + 20, d, len);
+    ng_block(f, 6, b, 20 + len);
+}
+
+/* The connection of scen_link() (IPv4, Ethernet) with broken record
+ * headers, and pcapng files with two interfaces. */
+static void write_raw_files(const char *dir)
+{
+    static uint8_t f[MAXFRAME];
+    struct wopt eth, raw;
+    char path[4096];
+    FILE *fp;
+    size_t i, len, n;
+    int k;
+
+    memset(&eth, 0, sizeof eth);
+    memset(&raw, 0, sizeof raw);
+    raw.link = L_RAW;
+    scen_link(0, 0);
+    qsort(P, NP, sizeof *P, pkt_cmp);
+
+    /* snap length 0 in the file header (libpcap: the link type's maximum) */
+    fp = raw_create(dir, "gen-snaplen0.pcap", path, sizeof path);
+    raw_pcap_header(fp, 0, DLT_EN10MB);
+    for (i = 0; i < NP; i++) {
+        len = build_frame(f, &eth, &P[i]);
+        raw_pcap_record(fp, P[i].t, (uint32_t)len, (uint32_t)len, f, len);
+    }
+    raw_close(fp, path, NP);
+
+    /* header snap length 96, every record stored whole (caplen up to 182) */
+    fp = raw_create(dir, "gen-caplen-over-snaplen.pcap", path, sizeof path);
+    raw_pcap_header(fp, 96, DLT_EN10MB);
+    for (i = 0; i < NP; i++) {
+        len = build_frame(f, &eth, &P[i]);
+        raw_pcap_record(fp, P[i].t, (uint32_t)len, (uint32_t)len, f, len);
+    }
+    raw_close(fp, path, NP);
+
+    /* after the 5th record, one whose caplen (2^30) exceeds both the snap
+     * length and libpcap's maximum (262144); its data is not there */
+    fp = raw_create(dir, "gen-caplen-huge.pcap", path, sizeof path);
+    raw_pcap_header(fp, 262144, DLT_EN10MB);
+    for (i = 0; i < NP; i++) {
+        len = build_frame(f, &eth, &P[i]);
+        if (i == 5)
+            raw_pcap_record(fp, P[i].t, 1u << 30, 1u << 30, f, 0);
+        raw_pcap_record(fp, P[i].t, (uint32_t)len, (uint32_t)len, f, len);
+    }
+    raw_close(fp, path, NP + 1);
+
+    /* caplen > len: every record whole, its wire length 0 (odd records)
+     * or 10 bytes short (even records) */
+    fp = raw_create(dir, "gen-caplen-over-len.pcap", path, sizeof path);
+    raw_pcap_header(fp, 262144, DLT_EN10MB);
+    for (i = 0; i < NP; i++) {
+        len = build_frame(f, &eth, &P[i]);
+        raw_pcap_record(fp, P[i].t, (uint32_t)len, i % 2 ? 0 : (uint32_t)len - 10, f, len);
+    }
+    raw_close(fp, path, NP);
+    store_reset();
+
+    /* pcapng, two interfaces; the IPv4 connection (0.000 s) on interface 0,
+     * Ethernet, the IPv6 one (0.100 s) on interface 1:
+     *   gen-pcapng-2if: interface 1 Ethernet too, same snap length (valid);
+     *   gen-pcapng-linktypes: interface 1 is LINKTYPE_RAW and its IDB comes
+     *     after the IPv4 connection's packets;
+     *   gen-pcapng-snaplens: interface 1 Ethernet with snap length 65535
+     *     (interface 0: 262144), both IDBs before any packet. */
+    scen_link(0, 0);
+    scen_link(1, 0);
+    qsort(P, NP, sizeof *P, pkt_cmp);
+    for (k = 0; k < 3; k++) {
+        static const char *const names[3] = {"gen-pcapng-2if.pcapng",
+                                              "gen-pcapng-linktypes.pcapng",
+                                              "gen-pcapng-snaplens.pcapng"};
+        int late = k == 1, idb1 = !late;
+
+        fp = raw_create(dir, names[k], path, sizeof path);
+        ng_shb(fp);
+        ng_idb(fp, DLT_EN10MB, 262144);
+        if (!late)
+            ng_idb(fp, DLT_EN10MB, k == 2 ? 65535 : 262144);
+        n = 0;
+        for (i = 0; i < NP; i++) {
+            int v6 = (P[i].data[0] >> 4) == 6;
+            if (v6 && !idb1) {                  /* before the first IPv6 packet */
+                ng_idb(fp, 101, 262144);        /* LINKTYPE_RAW */
+                idb1 = 1;
+            }
+            len = build_frame(f, late && v6 ? &raw : &eth, &P[i]);
+            ng_epb(fp, v6, P[i].t, f, (uint32_t)len);
+            n++;
+        }
+        raw_close(fp, path, n);
+    }
+    store_reset();
+}
+
+/* --synflood N FILE: N SYNs to 192.0.2.10:80 from N different source
+ * address/port pairs (10.0.0.0/8, ports 1024..65029, scattered by a
+ * bijection of the index), one every 10 µs, 54-byte frames.  Written
+ * straight to FILE ("-": standard output) for tests/synflood.sh. */
+static void write_synflood(const char *file, unsigned long n)
+{
+    static char obuf[1 << 20];
+    uint8_t fr[54], dst[4] = {192, 0, 2, 10};
+    char path[4096];
+    FILE *fp = raw_create(NULL, file, path, sizeof path);
+    uint64_t rng = 90;
+    unsigned long i;
+
+    setvbuf(fp, obuf, _IOFBF, sizeof obuf);
+    raw_pcap_header(fp, 262144, DLT_EN10MB);
+    memcpy(fr, MAC[1], 6);
+    memcpy(fr + 6, MAC[0], 6);
+    put16(fr + 12, 0x0800);
+    for (i = 0; i < n; i++) {
+        uint32_t x = (uint32_t)i * 0x9e3779b1u; /* odd multiplier: a bijection */
+        uint8_t src[4] = {10, (uint8_t)(x >> 24), (uint8_t)(x >> 16), (uint8_t)(x >> 8)};
+        uint8_t *t = fr + 34;
+
+        ip4_hdr(fr + 14, src, dst, 6, 40, (uint16_t)splitmix(&rng), 0x4000, 64);
+        put16(t, (uint16_t)(1024 + (x & 0xff) * 251));
+        put16(t + 2, 80);
+        put32(t + 4, (uint32_t)splitmix(&rng));
+        put32(t + 8, 0);
+        t[12] = 5 << 4;
+        t[13] = SYN;
+        put16(t + 14, 64240);
+        t[16] = t[17] = t[18] = t[19] = 0;
+        put16(t + 16, l4_csum(0, src, dst, 6, t, 20));
+        raw_pcap_record(fp, US(10) * i, 54, 54, fr, 54);
+    }
+    raw_close(fp, path, n);
+}
+
 /* ------------------------------------------------------------------- main */
 
 static void truncate_copy(const char *dir, const char *from, const char *to, long cut)
@@ -1180,8 +1536,16 @@ int main(int argc, char **argv)
     };
     size_t i;
 
+    if (argc == 4 && strcmp(argv[1], "--synflood") == 0) {
+        char *end;
+        unsigned long n = strtoul(argv[2], &end, 10);
+        if (*end || end == argv[2])
+            die("bad count '%s'", argv[2]);
+        write_synflood(argv[3], n);
+        return 0;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
+        fprintf(stderr, "usage: %s OUTDIR\n       %s --synflood N FILE|-\n", argv[0], argv[0]);
         return 2;
     }
     out = argv[1];
@@ -1238,6 +1602,22 @@ int main(int argc, char **argv)
     store_reset();
 
     write_edge_files(out);
+    write_raw_files(out);
+
+    memset(&o, 0, sizeof o);
+    scen_jumbo();
+    write_file(out, "gen-jumbo.pcap", &o);
+    store_reset();
+
+    o.keep_order = 1;
+    scen_backwards();
+    write_file(out, "gen-time-backwards.pcap", &o);
+    store_reset();
+
+    memset(&o, 0, sizeof o);
+    scen_ip_empty();
+    write_file(out, "gen-ip-empty.pcap", &o);
+    store_reset();
     free(P);
     return 0;
 }
