@@ -206,6 +206,8 @@ void conn_table_remove(struct conn_table *t, struct crec *r, enum close_reason r
 
 /* Mark r active at time now and file it under its current timeout class. */
 void conn_touch(struct conn_table *t, struct crec *r, int64_t now);
+/* The same with now already an offset of r (crec_off). */
+void conn_touch_off(struct conn_table *t, struct crec *r, uint32_t now);
 
 /* Expire what is idle past its timeout at time now. */
 void conn_table_expire(struct conn_table *t, int64_t now);

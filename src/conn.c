@@ -446,7 +446,12 @@ void conn_table_remove(struct conn_table *t, struct crec *c, enum close_reason r
 
 void conn_touch(struct conn_table *t, struct crec *c, int64_t now)
 {
-        uint32_t i = c->self, off = crec_off(t, c, now);
+        conn_touch_off(t, c, crec_off(t, c, now));
+}
+
+void conn_touch_off(struct conn_table *t, struct crec *c, uint32_t off)
+{
+        uint32_t i = c->self;
 
         if (off > c->t[T_LAST])
                 c->t[T_LAST] = off;

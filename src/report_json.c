@@ -63,36 +63,35 @@ static void put_raw(struct jb *b, const char *s, size_t n)
 
 #define LIT(b, s) put_raw((b), (s), sizeof(s) - 1)
 
+static const char digits2[201] =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+        "8081828384858687888990919293949596979899";
+
 static void put_u64(struct jb *b, uint64_t v)
 {
         char t[24], *q = t + sizeof t;
 
-        do
-                *--q = (char)('0' + v % 10);
-        while (v /= 10);
+        while (v >= 100) {
+                q -= 2;
+                memcpy(q, digits2 + (v % 100) * 2, 2);
+                v /= 100;
+        }
+        if (v >= 10) {
+                q -= 2;
+                memcpy(q, digits2 + v * 2, 2);
+        } else {
+                *--q = (char)('0' + v);
+        }
         put_raw(b, q, (size_t)(t + sizeof t - q));
 }
 
+/* A string of rstscope's own (names, addresses, history letters): none
+ * needs escaping, so it is copied as is. */
 static void put_str(struct jb *b, const char *s)
 {
-        static const char hex[] = "0123456789abcdef";
-
         LIT(b, "\"");
-        for (; *s; s++) {
-                unsigned char ch = (unsigned char)*s;
-                char e[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
-
-                if (ch == '"' || ch == '\\') {
-                        e[1] = (char)ch;
-                        put_raw(b, e, 2);
-                } else if (ch < 0x20) {
-                        e[1] = ch == '\n' ? 'n' : ch == '\t' ? 't' : ch == '\r' ? 'r' :
-                               ch == '\b' ? 'b' : ch == '\f' ? 'f' : 'u';
-                        put_raw(b, e, e[1] == 'u' ? 6 : 2);
-                } else {
-                        put_raw(b, s, 1);
-                }
-        }
+        put_raw(b, s, strlen(s));
         LIT(b, "\"");
 }
 

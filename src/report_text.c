@@ -19,6 +19,19 @@ static const char *const close_names[5] = {
 
 const char *report_ip(int family, const struct endpoint *e, char *buf, size_t len)
 {
+        if (family != 6 && len >= 16) {         /* dotted quad without stdio */
+                char *q = buf;
+                for (int i = 0; i < 4; i++) {
+                        unsigned v = e->addr[i];
+                        if (v >= 100)
+                                *q++ = (char)('0' + v / 100);
+                        if (v >= 10)
+                                *q++ = (char)('0' + v / 10 % 10);
+                        *q++ = (char)('0' + v % 10);
+                        *q++ = i < 3 ? '.' : '\0';
+                }
+                return buf;
+        }
         if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, e->addr, buf, (socklen_t)len))
                 snprintf(buf, len, "?");
         return buf;

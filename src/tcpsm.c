@@ -64,7 +64,9 @@ static int first_packet_flips(const struct segment *seg)
 
 /* ---- times and extensions ---- */
 
-#define OFF(r, ts) crec_off(sm->table, (r), (ts))
+/* The current segment's time as an offset of its record, computed once
+ * per segment in tcpsm_on_segment (any rescale happens then). */
+#define NOW (sm->now_off)
 #define NS(r, off) crec_ns((r), (off))
 
 /* r's extension; NULL (counted) when out of memory, so callers skip what
@@ -362,7 +364,7 @@ static void note_handshake(struct tcpsm *sm, struct crec *c, int dir, const stru
 
         if (dir == CLIENT && (f & (TH_SYN | TH_ACK)) == TH_SYN) {
                 if (!c->t[T_SYN]) {
-                        c->t[T_SYN] = OFF(c, seg->ts);
+                        c->t[T_SYN] = NOW;
                 } else if (c->syn_count < RS_MAX_SYN_TIMES + 1) {
                         struct cext *x = ext(sm, c);
                         int64_t dt = (seg->ts - NS(c, c->t[T_SYN])) / 1000;
@@ -376,7 +378,7 @@ static void note_handshake(struct tcpsm *sm, struct crec *c, int dir, const stru
                 c->s[CLIENT].wscale = seg->wscale;
         } else if (dir == SERVER && (f & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK)) {
                 if (!c->t[T_SYNACK])
-                        c->t[T_SYNACK] = OFF(c, seg->ts);
+                        c->t[T_SYNACK] = NOW;
                 c->s[SERVER].mss = seg->mss;
                 c->s[SERVER].wscale = seg->wscale;
         } else if (c->t[T_SYNACK] && !c->t[T_EST] && !(c->s[CLIENT].bits & CS_EST_INFERRED) &&
@@ -386,7 +388,7 @@ static void note_handshake(struct tcpsm *sm, struct crec *c, int dir, const stru
                         if (f & (TH_FIN | TH_RST))      /* SYN/FIN/RST-only: time unknown */
                                 c->s[CLIENT].bits |= CS_EST_INFERRED;
                         else
-                                c->t[T_EST] = OFF(c, seg->ts);
+                                c->t[T_EST] = NOW;
                 } else if (dir == SERVER && ((f & TH_FIN) ||
                            ((f & TH_ACK) && seq_gt(seg->ack, cl->start_seq + 1)))) {
                         /* only an accepted socket closes with FIN, and the
@@ -478,7 +480,7 @@ static void note_close(struct tcpsm *sm, struct crec *c, int dir, const struct s
                 int slot = k ? X_RST : X_FIN;
                 if (!(seg->flags & (k ? TH_RST : TH_FIN)) || x->t[slot + dir])
                         continue;
-                x->t[slot + dir] = OFF(c, seg->ts);
+                x->t[slot + dir] = NOW;
                 x->mark_seq[k][dir] = seg->seq;
                 x->mark_ack[k][dir] = seg->ack;
                 if (seg->flags & TH_ACK)
@@ -514,7 +516,7 @@ static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct s
                 hist_scaled(c, dir, x->zwins[dir], 'W');
         }
         if (!((c->s[CLIENT].bits & CS_DID_CLOSE) && (c->s[SERVER].bits & CS_DID_CLOSE)))
-                c->t[T_END] = OFF(c, seg->ts);
+                c->t[T_END] = NOW;
         if ((f & TH_FIN) && me->fin_cnt < UINT8_MAX)
                 me->fin_cnt++;
         if (f & TH_ACK) {
@@ -541,7 +543,7 @@ static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct s
         if (me->rexmits != old_last) {
                 hist_scaled(c, dir, me->rexmits, 'T');
         } else if (d > 0 && seg->payload && !(f & TH_RST)) {
-                c->t[T_DATA + dir] = OFF(c, seg->ts);
+                c->t[T_DATA + dir] = NOW;
                 if ((x = conn_ext_get(sm->table, c)) != NULL) {
                         if (x->t[X_FIN + !dir] && !x->t[X_AFTER_FIN + dir])
                                 x->t[X_AFTER_FIN + dir] = c->t[T_DATA + dir];
@@ -624,6 +626,7 @@ void tcpsm_on_segment(struct tcpsm *sm, const struct segment *seg)
                 sm->st.nomem++;
                 return;
         }
+        sm->now_off = crec_off(sm->table, c, seg->ts);
         /* the same IP packet twice within a moment: a capture copy (Linux
          * loopback, -i any), not a retransmission */
         if (c->s[dir].pkts && (uint32_t)seg->hash == c->dup_hash && c->t[T_DUP]) {
@@ -635,9 +638,9 @@ void tcpsm_on_segment(struct tcpsm *sm, const struct segment *seg)
                 }
         }
         c->dup_hash = (uint32_t)seg->hash;
-        c->t[T_DUP] = OFF(c, seg->ts);
+        c->t[T_DUP] = NOW;
         conn_apply(sm, c, dir, seg);
-        conn_touch(sm->table, c, seg->ts);
+        conn_touch_off(sm->table, c, NOW);
 }
 
 /* ---- the finished record ---- */
