@@ -75,8 +75,10 @@
 #  define RS_MAX_ENCAP_DEPTH    4     /* nested tunnels/labels decoded before giving up */
 #endif
 #ifndef RS_SPOOL_MEM
-#  define RS_SPOOL_MEM          (32 << 20) /* output records kept in memory before they
-                                              are sorted into a temporary file, bytes */
+#  define RS_SPOOL_MEM          (4 << 20) /* output records kept in memory before they
+                                              are sorted into a temporary file, bytes
+                                              (small enough to stay in cache: 32 MiB was
+                                              25% slower on bench full-1M) */
 #endif
 #ifndef RS_READ_BUFFER
 #  define RS_READ_BUFFER        (1 << 20) /* stdio buffer per input file, bytes */

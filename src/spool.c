@@ -27,6 +27,7 @@ struct spool {
         FILE *tmp;                      /* runs, or NULL */
         struct run *runs;
         size_t nruns, runcap;
+        size_t spills;                  /* runs made from memory */
         long long tmpsize;
 };
 
@@ -45,6 +46,17 @@ static int by_key(const void *a, const void *b)
         return (x->key > y->key) - (x->key < y->key);
 }
 
+/* Append a run-file record (header + data) to the temporary file. */
+static int put_run_rec(struct spool *sp, uint64_t key, const char *data, size_t len)
+{
+        uint64_t hdr[2] = { key, len };
+
+        if (fwrite(hdr, sizeof hdr, 1, sp->tmp) != 1 || fwrite(data, 1, len, sp->tmp) != len)
+                return -1;
+        sp->tmpsize += (long long)(sizeof hdr + len);
+        return 0;
+}
+
 /* Sort what is in memory and append it to the temporary file as a run. */
 static int spill(struct spool *sp)
 {
@@ -56,13 +68,9 @@ static int spill(struct spool *sp)
                 return -1;
         qsort(sp->recs, sp->nrecs, sizeof *sp->recs, by_key);
         r.start = sp->tmpsize;
-        for (size_t i = 0; i < sp->nrecs; i++) {
-                uint64_t hdr[2] = { sp->recs[i].key, sp->recs[i].len };
-                if (fwrite(hdr, sizeof hdr, 1, sp->tmp) != 1 ||
-                    fwrite(sp->arena + sp->recs[i].off, 1, sp->recs[i].len, sp->tmp) != sp->recs[i].len)
+        for (size_t i = 0; i < sp->nrecs; i++)
+                if (put_run_rec(sp, sp->recs[i].key, sp->arena + sp->recs[i].off, sp->recs[i].len) < 0)
                         return -1;
-                sp->tmpsize += (long long)(sizeof hdr + sp->recs[i].len);
-        }
         r.end = sp->tmpsize;
         if (sp->nruns == sp->runcap) {
                 size_t nc = sp->runcap ? sp->runcap * 2 : 8;
@@ -73,6 +81,7 @@ static int spill(struct spool *sp)
                 sp->runcap = nc;
         }
         sp->runs[sp->nruns++] = r;
+        sp->spills++;
         sp->nrecs = 0;
         sp->used = 0;
         return 0;
@@ -111,12 +120,13 @@ int spool_add(struct spool *sp, uint64_t key, const char *data, size_t len)
 
 size_t spool_runs(const struct spool *sp)
 {
-        return sp->nruns;
+        return sp->spills;
 }
 
 /* ---- merging ---- */
 
-#define RUNBUF 65536
+#define RUNBUF 65536                    /* read buffer per run being merged */
+#define SPOOL_FANIN 64                  /* runs merged at once */
 
 struct reader {                         /* one run, read through a buffer */
         long long pos, end;
@@ -205,12 +215,67 @@ static void heap_down(struct reader **h, size_t n, size_t i)
         }
 }
 
+/* Merge runs [from, from + n) in key order: to out with sep between
+ * records (then *count is their number), or, when out is NULL, into one
+ * new run at the end of the temporary file. */
+static int merge(struct spool *sp, size_t from, size_t n, FILE *out, const char *sep,
+                 long long *count)
+{
+        struct reader *rd = calloc(n, sizeof *rd), **heap = calloc(n, sizeof *heap);
+        size_t nh = 0, seplen = sep ? strlen(sep) : 0;
+        int fd = fileno(sp->tmp), rc = -1;
+        struct run nr = { sp->tmpsize, 0 };
+
+        if (!rd || !heap)
+                goto out;
+        for (size_t i = 0; i < n; i++) {
+                rd[i].pos = sp->runs[from + i].start;
+                rd[i].end = sp->runs[from + i].end;
+                if (!(rd[i].buf = malloc(RUNBUF)) || reader_next(fd, &rd[i]) < 0)
+                        goto out;
+                if (!rd[i].done)
+                        heap[nh++] = &rd[i];
+        }
+        for (size_t i = nh; i-- > 0;)
+                heap_down(heap, nh, i);
+        while (nh) {
+                struct reader *r = heap[0];
+                if (out) {
+                        if ((*count)++)
+                                fwrite(sep, 1, seplen, out);
+                        fwrite(r->rec, 1, r->len, out);
+                } else if (put_run_rec(sp, r->key, r->rec, r->len) < 0) {
+                        goto out;
+                }
+                if (reader_next(fd, r) < 0)
+                        goto out;
+                if (r->done)
+                        heap[0] = heap[--nh];
+                heap_down(heap, nh, 0);
+        }
+        if (!out) {                     /* the n runs become one, last */
+                if (fflush(sp->tmp) != 0)
+                        goto out;
+                nr.end = sp->tmpsize;
+                memmove(sp->runs + from, sp->runs + from + n, (sp->nruns - from - n) * sizeof *sp->runs);
+                sp->nruns -= n;
+                sp->runs[sp->nruns++] = nr;
+        }
+        rc = 0;
+out:
+        for (size_t i = 0; rd && i < n; i++) {
+                free(rd[i].buf);
+                free(rd[i].rec);
+        }
+        free(rd);
+        free(heap);
+        return rc;
+}
+
 long long spool_write(struct spool *sp, FILE *out, const char *sep)
 {
-        struct reader *rd = NULL, **heap = NULL;
-        size_t nh = 0, seplen = strlen(sep);
+        size_t seplen = strlen(sep);
         long long count = 0;
-        int fd;
 
         if (!sp->nruns) {               /* all in memory: sort and write */
                 if (sp->nrecs)
@@ -224,47 +289,14 @@ long long spool_write(struct spool *sp, FILE *out, const char *sep)
         }
         if (spill(sp) < 0 || fflush(sp->tmp) != 0)
                 return -1;
-        fd = fileno(sp->tmp);
-        rd = calloc(sp->nruns, sizeof *rd);
-        heap = calloc(sp->nruns, sizeof *heap);
-        if (!rd || !heap)
-                goto fail;
-        for (size_t i = 0; i < sp->nruns; i++) {
-                rd[i].pos = sp->runs[i].start;
-                rd[i].end = sp->runs[i].end;
-                if (!(rd[i].buf = malloc(RUNBUF)) || reader_next(fd, &rd[i]) < 0)
-                        goto fail;
-                if (!rd[i].done)
-                        heap[nh++] = &rd[i];
-        }
-        for (size_t i = nh; i-- > 0;)
-                heap_down(heap, nh, i);
-        while (nh) {
-                struct reader *r = heap[0];
-                if (count++)
-                        fwrite(sep, 1, seplen, out);
-                fwrite(r->rec, 1, r->len, out);
-                if (reader_next(fd, r) < 0)
-                        goto fail;
-                if (r->done)
-                        heap[0] = heap[--nh];
-                heap_down(heap, nh, 0);
-        }
-        for (size_t i = 0; i < sp->nruns; i++) {
-                free(rd[i].buf);
-                free(rd[i].rec);
-        }
-        free(rd);
-        free(heap);
+        /* at most SPOOL_FANIN runs are read at once (a buffer each), so
+         * memory stays flat however many runs a long capture made */
+        while (sp->nruns > SPOOL_FANIN)
+                if (merge(sp, 0, SPOOL_FANIN, NULL, NULL, NULL) < 0)
+                        return -1;
+        if (merge(sp, 0, sp->nruns, out, sep, &count) < 0)
+                return -1;
         return ferror(out) ? -1 : count;
-fail:
-        for (size_t i = 0; rd && i < sp->nruns; i++) {
-                free(rd[i].buf);
-                free(rd[i].rec);
-        }
-        free(rd);
-        free(heap);
-        return -1;
 }
 
 void spool_destroy(struct spool *sp)

@@ -55,6 +55,13 @@ START_TEST(spilled_runs_merged)
 }
 END_TEST
 
+/* More runs than are merged at once: merged in passes, still in order. */
+START_TEST(many_runs_merged_in_passes)
+{
+        roundtrip(5000, 64, 3000);      /* one or two records a run: >3000 runs */
+}
+END_TEST
+
 START_TEST(record_larger_than_read_buffer)
 {
         struct spool *sp = spool_create(1000);
@@ -101,6 +108,7 @@ int main(void)
 
         tcase_add_test(tc, in_memory_sorted);
         tcase_add_test(tc, spilled_runs_merged);
+        tcase_add_test(tc, many_runs_merged_in_passes);
         tcase_add_test(tc, record_larger_than_read_buffer);
         tcase_add_test(tc, empty_writes_nothing);
         suite_add_tcase(s, tc);
