@@ -147,21 +147,20 @@ static void put_usec(struct jb *b, int64_t us)
                 LIT(b, "e-5");
         } else {
                 uint32_t frac = (uint32_t)(a % 1000000);
-                int n = 6;
+                int n = 7;
 
                 put_u64(b, a / 1000000);
                 if (!frac) {
                         LIT(b, ".0");
                         return;
                 }
-                while (frac % 10 == 0) {
-                        frac /= 10;
+                t[0] = '.';                     /* six digits, trailing zeros cut */
+                memcpy(t + 1, digits2 + frac / 10000 * 2, 2);
+                memcpy(t + 3, digits2 + frac / 100 % 100 * 2, 2);
+                memcpy(t + 5, digits2 + frac % 100 * 2, 2);
+                while (t[n - 1] == '0')
                         n--;
-                }
-                t[0] = '.';
-                for (int i = n; i > 0; i--, frac /= 10)
-                        t[i] = (char)('0' + frac % 10);
-                put_raw(b, t, (size_t)n + 1);
+                put_raw(b, t, (size_t)n);
         }
 }
 

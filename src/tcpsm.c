@@ -86,8 +86,12 @@ static const char hist_alpha[32] = "?^SHADFRTWGIQCshadfrtwgiqc";
 
 static uint8_t hist_code(char ch)
 {
-        const char *p = memchr(hist_alpha + 1, ch, sizeof hist_alpha - 1);
-        return p ? (uint8_t)(p - hist_alpha) : 0;
+        static uint8_t code[256];
+
+        if (!code[(unsigned char)'^'])          /* built on first use */
+                for (uint8_t i = 1; i < sizeof hist_alpha && hist_alpha[i]; i++)
+                        code[(unsigned char)hist_alpha[i]] = i;
+        return code[(unsigned char)ch];
 }
 
 static char hist_get(const struct crec *r, size_t i)
