@@ -80,6 +80,9 @@
                                               (small enough to stay in cache: 32 MiB was
                                               25% slower on bench full-1M) */
 #endif
+#ifndef RS_WRITE_BUFFER
+#  define RS_WRITE_BUFFER       (1 << 20) /* stdio buffer of the report (offline), bytes */
+#endif
 #ifndef RS_READ_BUFFER
 #  define RS_READ_BUFFER        (1 << 20) /* stdio buffer per input file, bytes */
 #endif

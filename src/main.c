@@ -565,6 +565,9 @@ int main(int argc, char **argv)
                         free(o.files);
                         return strcmp(err, "out of memory") ? EXIT_INPUT : EXIT_INTERNAL;
                 }
+                /* offline, the report is read when it is complete: write
+                 * it in large blocks, not a system call per 4 KiB */
+                setvbuf(stdout, NULL, _IOFBF, RS_WRITE_BUFFER);
                 if (!(an = analysis_create(&o.cfg, stdout))) {
                         fprintf(stderr, "rstscope: out of memory\n");
                         capture_close(&cap);
