@@ -1,7 +1,7 @@
 /* spool.h - holds output records (text rows, JSON objects) that arrive in
  * finishing order and hands them back sorted by key (first-packet order).
  * Records stay in memory up to a limit, then go to sorted runs in one
- * temporary file that are merged at the end, at most 64 at a time (in
+ * temporary file that are merged at the end, at most 256 at a time (in
  * several passes when there are more), so memory does not grow with the
  * capture.  Owns its buffers and the temporary file. */
 #ifndef RS_SPOOL_H

@@ -125,8 +125,8 @@ size_t spool_runs(const struct spool *sp)
 
 /* ---- merging ---- */
 
-#define RUNBUF 65536                    /* read buffer per run being merged */
-#define SPOOL_FANIN 64                  /* runs merged at once */
+#define RUNBUF 8192                     /* read buffer per run being merged */
+#define SPOOL_FANIN 256                 /* runs merged at once: 2 MiB of buffers */
 
 struct reader {                         /* one run, read through a buffer */
         long long pos, end;
@@ -290,10 +290,13 @@ long long spool_write(struct spool *sp, FILE *out, const char *sep)
         if (spill(sp) < 0 || fflush(sp->tmp) != 0)
                 return -1;
         /* at most SPOOL_FANIN runs are read at once (a buffer each), so
-         * memory stays flat however many runs a long capture made */
-        while (sp->nruns > SPOOL_FANIN)
-                if (merge(sp, 0, SPOOL_FANIN, NULL, NULL, NULL) < 0)
+         * memory stays flat however many runs a long capture made; merge
+         * passes first join only as many runs as it takes to get there */
+        while (sp->nruns > SPOOL_FANIN) {
+                size_t k = sp->nruns - SPOOL_FANIN + 1;
+                if (merge(sp, 0, k < SPOOL_FANIN ? k : SPOOL_FANIN, NULL, NULL, NULL) < 0)
                         return -1;
+        }
         if (merge(sp, 0, sp->nruns, out, sep, &count) < 0)
                 return -1;
         return ferror(out) ? -1 : count;

@@ -6,17 +6,17 @@
 # reported as its own attempt (10^6 connections, all S0), the eviction
 # said in the report and on stderr, and peak RSS under RSS_LIMIT_KB.
 #
-# The bound: measured peak RSS is ~13 MB with --max-conns 1000 (the 4 MiB
+# The bound: measured peak RSS is ~31 MB with --max-conns 1000 (the 16 MiB
 # record spool, libpcap, summary) plus ~195 bytes per tracked attempt (a
-# 192-byte struct crec and its hash bucket): ~33 MB at 100000, ~210 MB
-# uncapped.  50 MB leaves 50% headroom and still fails if the cap leaks.
+# 192-byte struct crec and its hash bucket): ~50 MB at 100000, ~230 MB
+# uncapped.  70 MB leaves 40% headroom and still fails if the cap leaks.
 set -u
 bin=${1:?usage: synflood.sh BINARY}
 cd "$(dirname "$0")/.." || exit 1
 export TZ=UTC LC_ALL=C
 n=1000000
 cap=100000
-limit=${RSS_LIMIT_KB:-51200}
+limit=${RSS_LIMIT_KB:-71680}
 if [ ! -x /usr/bin/time ]; then
         echo "synflood: skipped (no /usr/bin/time)"
         exit 0
