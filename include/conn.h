@@ -222,11 +222,16 @@ struct cext *conn_ext_get(const struct conn_table *t, const struct crec *r);
 
 /* The offset of time ts in r (rescaling r when it no longer fits). */
 uint32_t crec_off(struct conn_table *t, struct crec *r, int64_t ts);
+/* ns to the nearest µs, halves away from zero (no overflow). */
+static inline int64_t ns_to_us(int64_t ns)
+{
+        return ns / 1000 + (ns % 1000 >= 500) - (ns % 1000 <= -500);
+}
+
 /* The time of offset off in r, ns (0 for 0). */
 static inline int64_t crec_ns(const struct crec *r, uint32_t off)
 {
-        int64_t base = r->first >= 0 ? (r->first + 500) / 1000 : -((500 - r->first) / 1000);
-        return off ? (base + ((int64_t)(off - 1) << r->tshift)) * 1000 : 0;
+        return off ? (ns_to_us(r->first) + ((int64_t)(off - 1) << r->tshift)) * 1000 : 0;
 }
 
 /* An endpoint of r (CLIENT or SERVER). */

@@ -26,7 +26,6 @@ struct tcpsm {
         struct tcpsm_stats st;
         void (*finish)(struct conn *c, void *ctx);      /* each connection leaving */
         void *ctx;
-        uint32_t now_off;       /* the segment being applied: its time in its record */
 };
 
 /* A state machine with its own table; finish (may be NULL) gets every

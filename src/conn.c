@@ -162,11 +162,6 @@ static void ext_free(struct conn_table *t, struct crec *r)
 
 /* ---- times ---- */
 
-static int64_t first_us(const struct crec *r)
-{
-        return r->first >= 0 ? (r->first + 500) / 1000 : -((500 - r->first) / 1000);
-}
-
 static void rescale(uint32_t *v, size_t n, unsigned k)
 {
         for (size_t i = 0; i < n; i++)
@@ -176,7 +171,7 @@ static void rescale(uint32_t *v, size_t n, unsigned k)
 
 uint32_t crec_off(struct conn_table *t, struct crec *r, int64_t ts)
 {
-        int64_t us = (ts >= 0 ? (ts + 500) / 1000 : -((500 - ts) / 1000)) - first_us(r);
+        int64_t us = ns_to_us(ts) - ns_to_us(r->first);
         uint64_t u;
         unsigned k = 0;
 

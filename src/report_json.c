@@ -170,7 +170,7 @@ static void put_time(struct jb *b, int64_t ns)
         if (!ns)
                 LIT(b, "null");
         else
-                put_usec(b, (ns + (ns >= 0 ? 500 : -500)) / 1000);
+                put_usec(b, ns_to_us(ns));
 }
 
 static void put_dur(struct jb *b, int64_t ns)

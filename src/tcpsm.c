@@ -64,9 +64,6 @@ static int first_packet_flips(const struct segment *seg)
 
 /* ---- times and extensions ---- */
 
-/* The current segment's time as an offset of its record, computed once
- * per segment in tcpsm_on_segment (any rescale happens then). */
-#define NOW (sm->now_off)
 #define NS(r, off) crec_ns((r), (off))
 
 /* r's extension; NULL (counted) when out of memory, so callers skip what
@@ -362,13 +359,14 @@ static void sm_dispatch(struct crec *c, int dir, const struct segment *seg)
 
 /* ---- per-connection facts beyond the state ---- */
 
-static void note_handshake(struct tcpsm *sm, struct crec *c, int dir, const struct segment *seg)
+static void note_handshake(struct tcpsm *sm, struct crec *c, int dir, const struct segment *seg,
+                           uint32_t now)
 {
         uint8_t f = seg->flags;
 
         if (dir == CLIENT && (f & (TH_SYN | TH_ACK)) == TH_SYN) {
                 if (!c->t[T_SYN]) {
-                        c->t[T_SYN] = NOW;
+                        c->t[T_SYN] = now;
                 } else if (c->syn_count < RS_MAX_SYN_TIMES + 1) {
                         struct cext *x = ext(sm, c);
                         int64_t dt = (seg->ts - NS(c, c->t[T_SYN])) / 1000;
@@ -382,7 +380,7 @@ static void note_handshake(struct tcpsm *sm, struct crec *c, int dir, const stru
                 c->s[CLIENT].wscale = seg->wscale;
         } else if (dir == SERVER && (f & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK)) {
                 if (!c->t[T_SYNACK])
-                        c->t[T_SYNACK] = NOW;
+                        c->t[T_SYNACK] = now;
                 c->s[SERVER].mss = seg->mss;
                 c->s[SERVER].wscale = seg->wscale;
         } else if (c->t[T_SYNACK] && !c->t[T_EST] && !(c->s[CLIENT].bits & CS_EST_INFERRED) &&
@@ -392,7 +390,7 @@ static void note_handshake(struct tcpsm *sm, struct crec *c, int dir, const stru
                         if (f & (TH_FIN | TH_RST))      /* SYN/FIN/RST-only: time unknown */
                                 c->s[CLIENT].bits |= CS_EST_INFERRED;
                         else
-                                c->t[T_EST] = NOW;
+                                c->t[T_EST] = now;
                 } else if (dir == SERVER && ((f & TH_FIN) ||
                            ((f & TH_ACK) && seq_gt(seg->ack, cl->start_seq + 1)))) {
                         /* only an accepted socket closes with FIN, and the
@@ -468,7 +466,8 @@ static void note_gap(struct tcpsm *sm, struct crec *c, int dir, const struct seg
 }
 
 /* The first FIN / first RST of a side: what it and its peer had said. */
-static void note_close(struct tcpsm *sm, struct crec *c, int dir, const struct segment *seg)
+static void note_close(struct tcpsm *sm, struct crec *c, int dir, const struct segment *seg,
+                       uint32_t now)
 {
         uint32_t mylast = c->t[T_DATA + dir], peerlast = c->t[T_DATA + !dir];
         struct cext *x;
@@ -484,7 +483,7 @@ static void note_close(struct tcpsm *sm, struct crec *c, int dir, const struct s
                 int slot = k ? X_RST : X_FIN;
                 if (!(seg->flags & (k ? TH_RST : TH_FIN)) || x->t[slot + dir])
                         continue;
-                x->t[slot + dir] = NOW;
+                x->t[slot + dir] = now;
                 x->mark_seq[k][dir] = seg->seq;
                 x->mark_ack[k][dir] = seg->ack;
                 if (seg->flags & TH_ACK)
@@ -493,8 +492,10 @@ static void note_close(struct tcpsm *sm, struct crec *c, int dir, const struct s
         }
 }
 
-/* Apply seg, sent by side dir, to c (Zeek's TCPSessionAdapter::Process). */
-static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct segment *seg)
+/* Apply seg, sent by side dir, to c (Zeek's TCPSessionAdapter::Process);
+ * now is seg's time as an offset of c. */
+static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct segment *seg,
+                       uint32_t now)
 {
         struct cside *me = &c->s[dir], *peer = &c->s[!dir];
         struct cext *x;
@@ -520,7 +521,7 @@ static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct s
                 hist_scaled(c, dir, x->zwins[dir], 'W');
         }
         if (!((c->s[CLIENT].bits & CS_DID_CLOSE) && (c->s[SERVER].bits & CS_DID_CLOSE)))
-                c->t[T_END] = NOW;
+                c->t[T_END] = now;
         if ((f & TH_FIN) && me->fin_cnt < UINT8_MAX)
                 me->fin_cnt++;
         if (f & TH_ACK) {
@@ -547,7 +548,7 @@ static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct s
         if (me->rexmits != old_last) {
                 hist_scaled(c, dir, me->rexmits, 'T');
         } else if (d > 0 && seg->payload && !(f & TH_RST)) {
-                c->t[T_DATA + dir] = NOW;
+                c->t[T_DATA + dir] = now;
                 if ((x = conn_ext_get(sm->table, c)) != NULL) {
                         if (x->t[X_FIN + !dir] && !x->t[X_AFTER_FIN + dir])
                                 x->t[X_AFTER_FIN + dir] = c->t[T_DATA + dir];
@@ -555,11 +556,11 @@ static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct s
                                 x->t[X_AFTER_RST + dir] = c->t[T_DATA + dir];
                 }
         }
-        note_handshake(sm, c, dir, seg);
+        note_handshake(sm, c, dir, seg, now);
         sm_dispatch(c, dir, seg);
         note_gap(sm, c, dir, seg);
         if (f & (TH_FIN | TH_RST))
-                note_close(sm, c, dir, seg);
+                note_close(sm, c, dir, seg, now);
 }
 
 /* ---- connection boundaries ---- */
@@ -615,6 +616,7 @@ static struct crec *conn_start(struct tcpsm *sm, const struct segment *seg, int 
 void tcpsm_on_segment(struct tcpsm *sm, const struct segment *seg)
 {
         struct crec *c;
+        uint32_t now;
         int dir = CLIENT;
 
         sm->st.segments++;
@@ -630,7 +632,8 @@ void tcpsm_on_segment(struct tcpsm *sm, const struct segment *seg)
                 sm->st.nomem++;
                 return;
         }
-        sm->now_off = crec_off(sm->table, c, seg->ts);
+        /* seg's time in c, once: any rescale of c's times happens here */
+        now = crec_off(sm->table, c, seg->ts);
         /* the same IP packet twice within a moment: a capture copy (Linux
          * loopback, -i any), not a retransmission */
         if (c->s[dir].pkts && (uint32_t)seg->hash == c->dup_hash && c->t[T_DUP]) {
@@ -642,9 +645,9 @@ void tcpsm_on_segment(struct tcpsm *sm, const struct segment *seg)
                 }
         }
         c->dup_hash = (uint32_t)seg->hash;
-        c->t[T_DUP] = NOW;
-        conn_apply(sm, c, dir, seg);
-        conn_touch_off(sm->table, c, NOW);
+        c->t[T_DUP] = now;
+        conn_apply(sm, c, dir, seg, now);
+        conn_touch_off(sm->table, c, now);
 }
 
 /* ---- the finished record ---- */
