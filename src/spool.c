@@ -4,11 +4,14 @@
  * is still in memory) are merged through a small heap, each run read with
  * its own buffer.  Records of one capture mostly arrive nearly sorted, so
  * runs are few; nothing here depends on that. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "spool.h"
+
+#define SPOOL_WRITE_BUFFER (1 << 20)   /* stdio buffer of the run file */
 
 struct rec {
         uint64_t key;
@@ -57,6 +60,29 @@ static int put_run_rec(struct spool *sp, uint64_t key, const char *data, size_t 
         return 0;
 }
 
+/* An unnamed temporary file in $TMPDIR (tmpfile(3) always uses /tmp),
+ * written through a large buffer: runs are megabytes, written once. */
+static FILE *temp_file(void)
+{
+        const char *dir = getenv("TMPDIR");
+        char path[4096];
+        FILE *f;
+        int fd;
+
+        if (!dir || !*dir)
+                dir = "/tmp";
+        if ((size_t)snprintf(path, sizeof path, "%s/rstscope-XXXXXX", dir) >= sizeof path ||
+            (fd = mkstemp(path)) < 0)
+                return NULL;
+        unlink(path);
+        if (!(f = fdopen(fd, "w+b"))) {
+                close(fd);
+                return NULL;
+        }
+        setvbuf(f, NULL, _IOFBF, SPOOL_WRITE_BUFFER);
+        return f;
+}
+
 /* Sort what is in memory and append it to the temporary file as a run. */
 static int spill(struct spool *sp)
 {
@@ -64,7 +90,7 @@ static int spill(struct spool *sp)
 
         if (!sp->nrecs)
                 return 0;
-        if (!sp->tmp && !(sp->tmp = tmpfile()))
+        if (!sp->tmp && !(sp->tmp = temp_file()))
                 return -1;
         qsort(sp->recs, sp->nrecs, sizeof *sp->recs, by_key);
         r.start = sp->tmpsize;
@@ -125,16 +151,20 @@ size_t spool_runs(const struct spool *sp)
 
 /* ---- merging ---- */
 
-#define RUNBUF 8192                     /* read buffer per run being merged */
-#define SPOOL_FANIN 256                 /* runs merged at once: 2 MiB of buffers */
+#define SPOOL_FANIN 256                 /* runs merged at once */
+#define MERGE_MEM (2 << 20)             /* read buffers of one merge, shared by its runs */
+#define RUNBUF_MIN 8192                 /* (so at most 256 x 8 KiB) */
+#define RUNBUF_MAX (256 << 10)
 
 struct reader {                         /* one run, read through a buffer */
         long long pos, end;
         char *buf;
-        size_t have, at;
+        size_t bufsize, have, at;
         uint64_t key;
-        char *rec;                      /* current record (malloc'd when large) */
-        size_t len, reccap;
+        const char *data;               /* current record: in buf, or in big */
+        size_t len;
+        char *big;                      /* records longer than buf (malloc'd) */
+        size_t bigcap;
         int done;
 };
 
@@ -146,7 +176,7 @@ static int reader_fill(int fd, struct reader *r, size_t need)
         r->have -= r->at;
         r->at = 0;
         while (r->have < need && r->pos < r->end) {
-                size_t want = RUNBUF - r->have;
+                size_t want = r->bufsize - r->have;
                 ssize_t n;
                 if ((long long)want > r->end - r->pos)
                         want = (size_t)(r->end - r->pos);
@@ -159,8 +189,8 @@ static int reader_fill(int fd, struct reader *r, size_t need)
         return r->have >= need ? 0 : -1;
 }
 
-/* Next record of a run into r->rec; records longer than the buffer are
- * read straight from the file. */
+/* Next record of a run (r->data, r->len), valid until the next call;
+ * records longer than the buffer are read straight from the file. */
 static int reader_next(int fd, struct reader *r)
 {
         uint64_t hdr[2];
@@ -175,25 +205,26 @@ static int reader_next(int fd, struct reader *r)
         r->at += sizeof hdr;
         r->key = hdr[0];
         r->len = hdr[1];
-        if (r->len > r->reccap) {
-                char *p = realloc(r->rec, r->len);
-                if (!p)
-                        return -1;
-                r->rec = p;
-                r->reccap = r->len;
-        }
-        if (r->len <= RUNBUF) {
+        if (r->len <= r->bufsize) {
                 if (reader_fill(fd, r, r->len) < 0)
                         return -1;
-                memcpy(r->rec, r->buf + r->at, r->len);
+                r->data = r->buf + r->at;
                 r->at += r->len;
         } else {                        /* bigger than the buffer: take what is there, read the rest */
                 size_t got = r->have - r->at;
-                memcpy(r->rec, r->buf + r->at, got);
+                if (r->len > r->bigcap) {
+                        char *p = realloc(r->big, r->len);
+                        if (!p)
+                                return -1;
+                        r->big = p;
+                        r->bigcap = r->len;
+                }
+                memcpy(r->big, r->buf + r->at, got);
                 r->at = r->have;
-                if (pread(fd, r->rec + got, r->len - got, (off_t)r->pos) != (ssize_t)(r->len - got))
+                if (pread(fd, r->big + got, r->len - got, (off_t)r->pos) != (ssize_t)(r->len - got))
                         return -1;
                 r->pos += (long long)(r->len - got);
+                r->data = r->big;
         }
         return 0;
 }
@@ -222,16 +253,18 @@ static int merge(struct spool *sp, size_t from, size_t n, FILE *out, const char 
                  long long *count)
 {
         struct reader *rd = calloc(n, sizeof *rd), **heap = calloc(n, sizeof *heap);
-        size_t nh = 0, seplen = sep ? strlen(sep) : 0;
+        size_t nh = 0, seplen = sep ? strlen(sep) : 0, bufsize = MERGE_MEM / (n ? n : 1);
         int fd = fileno(sp->tmp), rc = -1;
         struct run nr = { sp->tmpsize, 0 };
 
         if (!rd || !heap)
                 goto out;
+        bufsize = bufsize < RUNBUF_MIN ? RUNBUF_MIN : bufsize > RUNBUF_MAX ? RUNBUF_MAX : bufsize;
         for (size_t i = 0; i < n; i++) {
+                rd[i].bufsize = bufsize;
                 rd[i].pos = sp->runs[from + i].start;
                 rd[i].end = sp->runs[from + i].end;
-                if (!(rd[i].buf = malloc(RUNBUF)) || reader_next(fd, &rd[i]) < 0)
+                if (!(rd[i].buf = malloc(bufsize)) || reader_next(fd, &rd[i]) < 0)
                         goto out;
                 if (!rd[i].done)
                         heap[nh++] = &rd[i];
@@ -243,8 +276,8 @@ static int merge(struct spool *sp, size_t from, size_t n, FILE *out, const char 
                 if (out) {
                         if ((*count)++)
                                 fwrite(sep, 1, seplen, out);
-                        fwrite(r->rec, 1, r->len, out);
-                } else if (put_run_rec(sp, r->key, r->rec, r->len) < 0) {
+                        fwrite(r->data, 1, r->len, out);
+                } else if (put_run_rec(sp, r->key, r->data, r->len) < 0) {
                         goto out;
                 }
                 if (reader_next(fd, r) < 0)
@@ -265,7 +298,7 @@ static int merge(struct spool *sp, size_t from, size_t n, FILE *out, const char 
 out:
         for (size_t i = 0; rd && i < n; i++) {
                 free(rd[i].buf);
-                free(rd[i].rec);
+                free(rd[i].big);
         }
         free(rd);
         free(heap);
