@@ -56,7 +56,7 @@ build:
 	@mkdir -p build/san build/tests
 
 # Unit tests (Check, fork mode) and the golden end-to-end tests.
-check: rstscope build/rstscope-san build/pcapgen $(UNITS:%=build/tests/%) $(UNITS:%=build/tests/san-%)
+check: rstscope build/rstscope-san build/pcapgen build/bench/gen $(UNITS:%=build/tests/%) $(UNITS:%=build/tests/san-%)
 	@for t in $(UNITS); do build/tests/$$t || exit 1; done
 	@for t in $(UNITS); do CK_FORK=yes build/tests/san-$$t >/dev/null || \
 	    { echo "sanitizer unit test $$t failed"; build/tests/san-$$t; exit 1; }; done
@@ -66,6 +66,7 @@ check: rstscope build/rstscope-san build/pcapgen $(UNITS:%=build/tests/%) $(UNIT
 	@tests/run-e2e.sh tests/valgrind-rstscope
 	@tests/corpus-robust.sh build/rstscope-san
 	@tests/shard-union.sh ./rstscope
+	@tests/threads-same.sh build/rstscope-san
 	@tests/synflood.sh ./rstscope
 	@tests/live.sh build/rstscope-san
 	@$(PYTHON) tests/conformance.py --rstscope ./rstscope --min-state 99 >build/conformance.txt; \

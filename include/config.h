@@ -86,5 +86,12 @@
 #ifndef RS_READ_BUFFER
 #  define RS_READ_BUFFER        (1 << 20) /* stdio buffer per input file, bytes */
 #endif
+#ifndef RS_WORKER_BATCH
+#  define RS_WORKER_BATCH       128   /* finished connections handed to the worker thread
+                                         at once */
+#endif
+#ifndef RS_WORKER_BATCHES
+#  define RS_WORKER_BATCHES     8     /* batches in flight (each ~64 KiB) */
+#endif
 
 #endif /* RS_CONFIG_H */

@@ -4,8 +4,14 @@
  * first-packet order for text and JSON, written at once for JSON Lines).
  * At the end, the report around the records.  It owns the connection
  * table, the summary and the spool; it does not open inputs or parse
- * options. */
+ * options.
+ *
+ * With cfg.threads = 2 the reading thread only decodes and tracks, and a
+ * worker thread takes each finished connection from there on (detectors,
+ * summary, record, spool): connections go to it in batches, in the order
+ * they finished, so the output is the same as with one thread. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,8 +23,36 @@
 #include "spool.h"
 #include "tcpsm.h"
 
+/* A finished connection on its way to the worker, with what it is judged
+ * by as of the moment it finished. */
+struct job {
+        struct conn c;
+        int64_t capture_end;
+        int flags_only;
+};
+
+struct batch {
+        size_t n;
+        struct job j[RS_WORKER_BATCH];
+};
+
+struct worker {
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t more;            /* a full batch queued, or stop */
+        pthread_cond_t room;            /* a batch came back empty */
+        struct batch *all[RS_WORKER_BATCHES];
+        struct batch *queue[RS_WORKER_BATCHES]; /* full, oldest at head */
+        size_t head, queued;
+        struct batch *idle[RS_WORKER_BATCHES];  /* empty */
+        size_t nidle;
+        struct batch *cur;              /* being filled by the reading thread */
+        int stop;
+};
+
 struct analysis {
         struct rs_config cfg;
+        struct worker *w;               /* NULL: one thread */
         FILE *out;
         struct tcpsm sm;
         struct summary sum;
@@ -42,11 +76,12 @@ static int flags_only(const struct analysis *a)
         return a->sm.st.segments > 0 && a->sm.st.flagless == 0;
 }
 
-static void on_finish(struct conn *c, void *ctx)
+/* One finished connection, from the detectors to its record. */
+static void finish_conn(struct analysis *a, const struct conn *c, int64_t capture_end,
+                        int fonly)
 {
-        struct analysis *a = ctx;
-        struct det_opts d = { .min_idle_s = a->cfg.min_idle, .flags_only = flags_only(a),
-                              .capture_end = a->now };
+        struct det_opts d = { .min_idle_s = a->cfg.min_idle, .flags_only = fonly,
+                              .capture_end = capture_end };
         struct det_result dr;
         size_t n;
 
@@ -85,6 +120,126 @@ static void on_finish(struct conn *c, void *ctx)
         }
 }
 
+/* ---- the worker thread ---- */
+
+static void *worker_main(void *arg)
+{
+        struct analysis *a = arg;
+        struct worker *w = a->w;
+
+        pthread_mutex_lock(&w->lock);
+        for (;;) {
+                struct batch *b;
+
+                while (!w->queued && !w->stop)
+                        pthread_cond_wait(&w->more, &w->lock);
+                if (!w->queued)
+                        break;
+                b = w->queue[w->head];
+                w->head = (w->head + 1) % RS_WORKER_BATCHES;
+                w->queued--;
+                pthread_mutex_unlock(&w->lock);
+                for (size_t i = 0; i < b->n; i++)
+                        finish_conn(a, &b->j[i].c, b->j[i].capture_end, b->j[i].flags_only);
+                b->n = 0;
+                pthread_mutex_lock(&w->lock);
+                w->idle[w->nidle++] = b;
+                pthread_cond_signal(&w->room);
+        }
+        pthread_mutex_unlock(&w->lock);
+        return NULL;
+}
+
+/* Queue the batch being filled; take an empty one unless stopping. */
+static void worker_submit(struct worker *w, int last)
+{
+        pthread_mutex_lock(&w->lock);
+        if (w->cur->n) {
+                w->queue[(w->head + w->queued) % RS_WORKER_BATCHES] = w->cur;
+                w->queued++;
+                w->cur = NULL;
+                pthread_cond_signal(&w->more);
+        }
+        if (last) {
+                w->stop = 1;
+                pthread_cond_signal(&w->more);
+        } else if (!w->cur) {
+                while (!w->nidle)
+                        pthread_cond_wait(&w->room, &w->lock);
+                w->cur = w->idle[--w->nidle];
+        }
+        pthread_mutex_unlock(&w->lock);
+}
+
+static void worker_free(struct worker *w)
+{
+        for (size_t i = 0; i < RS_WORKER_BATCHES; i++)
+                free(w->all[i]);
+        free(w);
+}
+
+/* Start the worker; NULL (one thread, nothing lost) when that fails. */
+static struct worker *worker_start(struct analysis *a)
+{
+        struct worker *w = calloc(1, sizeof *w);
+
+        if (!w)
+                return NULL;
+        for (size_t i = 0; i < RS_WORKER_BATCHES; i++)
+                if (!(w->all[i] = w->idle[w->nidle++] = calloc(1, sizeof *w->all[i]))) {
+                        worker_free(w);
+                        return NULL;
+                }
+        w->cur = w->idle[--w->nidle];
+        if (pthread_mutex_init(&w->lock, NULL)) {
+                worker_free(w);
+                return NULL;
+        }
+        if (pthread_cond_init(&w->more, NULL) || pthread_cond_init(&w->room, NULL) ||
+            (a->w = w, pthread_create(&w->thread, NULL, worker_main, a))) {
+                a->w = NULL;
+                worker_free(w);         /* (a failed cond_init leaks nothing on Linux) */
+                return NULL;
+        }
+        return w;
+}
+
+/* Hand the last batch over and wait until the worker has done it all. */
+static void worker_finish(struct analysis *a)
+{
+        struct worker *w = a->w;
+
+        if (!w)
+                return;
+        worker_submit(w, 1);
+        pthread_join(w->thread, NULL);
+        pthread_cond_destroy(&w->more);
+        pthread_cond_destroy(&w->room);
+        pthread_mutex_destroy(&w->lock);
+        worker_free(w);
+        a->w = NULL;
+}
+
+/* The state machine's callback: each connection leaving the table. */
+static void on_finish(struct conn *c, void *ctx)
+{
+        struct analysis *a = ctx;
+        struct worker *w = a->w;
+        struct job *j;
+
+        if (!w) {
+                finish_conn(a, c, a->now, flags_only(a));
+                return;
+        }
+        j = &w->cur->j[w->cur->n++];
+        j->c = *c;
+        j->capture_end = a->now;
+        j->flags_only = flags_only(a);
+        if (w->cur->n == RS_WORKER_BATCH)
+                worker_submit(w, 0);
+}
+
+
 struct analysis *analysis_create(const struct rs_config *cfg, FILE *out)
 {
         struct analysis *a = calloc(1, sizeof *a);
@@ -102,6 +257,8 @@ struct analysis *analysis_create(const struct rs_config *cfg, FILE *out)
                 analysis_destroy(a);
                 return NULL;
         }
+        if (cfg->threads > 1)
+                worker_start(a);
         return a;
 }
 
@@ -179,6 +336,7 @@ int analysis_end(struct analysis *a, const struct capture *cap)
                               .shard_n = a->cfg.shard_n, .skipped_shard = a->skipped_shard };
 
         conn_table_flush(a->sm.table);
+        worker_finish(a);
         rep.flags_only = flags_only(a);
         rep.evicted = conn_table_evicted(a->sm.table);
         if (summary_finish(&a->sum) < 0 || a->sum.oom || a->err) {
@@ -222,6 +380,7 @@ void analysis_destroy(struct analysis *a)
 {
         if (!a)
                 return;
+        worker_finish(a);
         tcpsm_free(&a->sm);
         spool_destroy(a->spool);
         summary_free(&a->sum);

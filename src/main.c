@@ -90,6 +90,8 @@ static void usage(FILE *out)
 "  --max-conns N           connections tracked at once (default %d)\n"
 "  --shard I/N             keep only 5-tuples whose hash falls in shard I of N\n"
 "                          (N processes on a full copy each; outputs concatenate)\n"
+"  --threads N             offline: 1, or 2 to finish connections (detectors,\n"
+"                          records) on a second thread (default 2 with 2+ CPUs)\n"
 "Other:\n"
 "  -h, --help              this help\n"
 "  -V, --version           version\n"
@@ -165,7 +167,7 @@ static int parse_max(const char *arg, struct opts *o)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
         enum { O_IDLE = 256, O_HALFOPEN, O_LINGER, O_MAXCONNS, O_MINIDLE, O_CLMIN, O_FAILON, O_MAX,
-               O_SHARD, O_FULL, O_DURATION, O_COUNT, O_INTERVAL, O_METRICS, O_SNAPLEN };
+               O_SHARD, O_FULL, O_DURATION, O_COUNT, O_INTERVAL, O_METRICS, O_SNAPLEN, O_THREADS };
         static const struct option longopts[] = {
                 { "format", required_argument, NULL, 'F' },
                 { "verbose", no_argument, NULL, 'v' },
@@ -178,6 +180,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 { "fail-on", required_argument, NULL, O_FAILON },
                 { "max", required_argument, NULL, O_MAX },
                 { "shard", required_argument, NULL, O_SHARD },
+                { "threads", required_argument, NULL, O_THREADS },
                 { "interface", required_argument, NULL, 'i' },
                 { "filter", required_argument, NULL, 'f' },
                 { "full", no_argument, NULL, O_FULL },
@@ -313,6 +316,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                         o->cfg.shard_n = n;
                         break;
                 }
+                case O_THREADS:
+                        if (strcmp(optarg, "1") && strcmp(optarg, "2")) {
+                                fprintf(stderr, "rstscope: bad --threads '%s' (1 or 2)\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        o->cfg.threads = optarg[0] - '0';
+                        break;
                 case O_MAXCONNS: {
                         char *end;
                         unsigned long v = strtoul(optarg, &end, 10);
@@ -483,6 +493,7 @@ static int run_live(struct opts *o, struct capture *cap, struct analysis **anp, 
 
         o->filter = o->full ? "tcp" : o->filter ? o->filter : RS_LIVE_FILTER;
         o->cfg.flush_each = 1;
+        o->cfg.threads = 1;             /* interval lines and metrics read the summary */
         o->cfg.flags_only_hint = o->full ? 0 : strcmp(o->filter, RS_LIVE_FILTER) == 0 ? 1 : -1;
         if (capture_open_live(cap, o->iface, o->filter, o->snaplen, err, sizeof err, &usage) < 0) {
                 fprintf(stderr, "rstscope: %s\n", err);
@@ -568,6 +579,8 @@ int main(int argc, char **argv)
                 /* offline, the report is read when it is complete: write
                  * it in large blocks, not a system call per 4 KiB */
                 setvbuf(stdout, NULL, _IOFBF, RS_WRITE_BUFFER);
+                if (!o.cfg.threads)
+                        o.cfg.threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
                 if (!(an = analysis_create(&o.cfg, stdout))) {
                         fprintf(stderr, "rstscope: out of memory\n");
                         capture_close(&cap);
