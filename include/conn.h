@@ -110,20 +110,32 @@ struct conn {
  * Times are 32-bit offsets from the first packet (rounded to µs) in units
  * of 2^tshift µs, plus one (0 = never); tshift grows, coarsening every
  * offset of the record, when a connection outlives 2^32 units (71 min at
- * 1 µs).  What most connections never need (IPv6 addresses, the close
- * details, SYN retransmission times, out-of-order data, rare counters)
- * lives in an extension allocated on first use. */
+ * 1 µs).  What not every connection needs lives in extensions allocated
+ * on first use: IPv6 addresses (32 bytes), the close details (a 68-byte
+ * struct cclose, from the first FIN or RST until the record leaves) and
+ * the rare ones (a record-sized struct cext: SYN retransmission times,
+ * out-of-order data, counters of retransmissions, keep-alives, zero
+ * windows, gaps, duplicates and sequence wraps, and what the peers said
+ * after a close). */
 
 enum crec_time {                /* crec.t[] */
-        T_LAST, T_END, T_SYN, T_SYNACK, T_EST, T_IDLE_REF, T_DUP,
+        T_LAST, T_END, T_SYN, T_SYNACK, T_EST,
         T_DATA,                 /* + side: last new payload */
         T_N = T_DATA + 2
 };
 
-enum cext_time {                /* cext.t[], each + side; a side's own last payload at
-                                   its FIN or RST is its last payload: it sends none after */
-        X_FIN = 0, X_RST = 2, X_FIN_PEERLAST = 4, X_RST_PEERLAST = 6, X_AFTER_FIN = 8,
-        X_AFTER_RST = 10, X_N = 12
+enum cclose_time {              /* cclose.t[] */
+        C_FIN = 0, C_RST = 2,   /* + side: first FIN, first RST */
+        C_IDLE_REF = 4,         /* last activity before the first FIN/RST */
+        C_N = 5
+};
+
+/* cext.t[], each + side.  At a side's first FIN (RST) its own last payload
+ * is its last payload (it sends none after) and the peer's is the peer's
+ * last payload until the peer sends new data: then X_FIN_PEERLAST keeps
+ * the value and X_AFTER_FIN of the peer is set. */
+enum cext_time {
+        X_FIN_PEERLAST = 0, X_RST_PEERLAST = 2, X_AFTER_FIN = 4, X_AFTER_RST = 6, X_N = 8
 };
 
 #define CS_DID_CLOSE    0x01
@@ -138,26 +150,25 @@ struct cside {
         uint16_t mss;
         uint32_t start_seq, last_seq, ack_seq;
         uint32_t data_seq;      /* payload seen contiguously up to here */
-        uint16_t seq_wraps, ack_wraps;  /* saturate */
-        uint32_t pkts, rexmits;
+        uint32_t pkts;
 };
 
 #define CR_MIDSTREAM    0x01
 #define CR_FLIPPED      0x02
 #define CR_HIST_CUT     0x04
 
-struct crec {
-        uint32_t self;          /* own pool index */
-        uint32_t hnext;         /* hash chain, pool index; 0 = end */
-        uint32_t lprev, lnext;  /* activity list, pool index; 0 = end */
-        uint32_t ext;           /* extension, 0 = none */
-        uint32_t hash;          /* low bits of the 5-tuple hash */
+struct crec {                   /* 160 bytes */
+        int64_t first;          /* first packet, ns (exact) */
         uint64_t id;
-        int64_t first;         /* first packet, ns (exact) */
+        uint32_t hnext;         /* hash chain, pool index; 0 = end */
+        uint32_t lprev, lnext;  /* activity list, pool index; 0 = end (a record's own
+                                   index is found through them, see rec_index) */
+        uint32_t ext;           /* struct cext, 0 = none */
+        uint32_t close;         /* struct cclose, 0 = none */
         uint32_t t[T_N];        /* enum crec_time offsets */
-        uint32_t dup_hash;      /* last packet (duplicate check), at t[T_DUP] */
-        uint32_t dups;
-        uint32_t ip4[2];        /* [CLIENT], [SERVER]; IPv6 addresses in the extension */
+        uint32_t dup_hash;      /* last packet, at t[T_LAST] (duplicate check) */
+        uint32_t ip4[2];        /* [CLIENT], [SERVER]; IPv6: ip4[0] indexes the addresses
+                                   in a pool of 32-byte pairs */
         uint16_t port[2];
         uint8_t lclass, family, flags, reason, tshift, syn_count, hist_len;
         uint8_t mark_ack;       /* ACK flag of the first FIN/RST, bit 2 * (0 FIN, 1 RST) + side */
@@ -165,14 +176,20 @@ struct crec {
         struct cside s[2];
 };
 
-struct cext {                   /* in a record-sized slot of the same pool */
-        uint32_t t[X_N];        /* enum cext_time offsets */
+struct cclose {                 /* in a pool of its own */
+        uint32_t t[C_N];        /* enum cclose_time offsets */
         uint32_t mark_seq[2][2], mark_ack[2][2];        /* [fin, rst][side] */
         uint32_t last_fin_seq[2], last_rst_seq[2];
+};
+
+struct cext {                   /* in a record-sized slot of the records' pool */
+        uint32_t t[X_N];        /* enum cext_time offsets */
         uint32_t ooo_start[2], ooo_end[2];     /* one block beyond data_seq */
         uint16_t keepalives[2], probe_rexmits[2], zwins[2], gaps[2];   /* saturate */
+        uint16_t seq_wraps[2], ack_wraps[2];    /* saturate */
+        uint32_t dups;          /* capture duplicates dropped */
+        uint32_t rexmits[2];    /* retransmitted payload segments (incl. probes) */
         uint32_t syn_dt[RS_MAX_SYN_TIMES];
-        uint8_t addr6[2][16];
 };
 
 typedef void (*conn_finish_fn)(struct crec *r, void *ctx);
@@ -198,7 +215,8 @@ struct crec *conn_table_find(struct conn_table *t, const struct segment *seg, in
  * out of memory.  Call conn_table_remove first for a reused 5-tuple. */
 struct crec *conn_table_insert(struct conn_table *t, const struct segment *seg);
 
-/* Swap client and server of a record (before any side state is used). */
+/* Swap client and server of a record: right after conn_table_insert,
+ * before a packet is applied (extensions are not swapped). */
 void conn_swap_sides(struct conn_table *t, struct crec *r);
 
 /* Hand r to the finish callback with reason and free it. */
@@ -219,6 +237,9 @@ void conn_table_flush(struct conn_table *t);
 struct cext *conn_ext(struct conn_table *t, struct crec *r);
 /* r's extension or NULL, never allocating. */
 struct cext *conn_ext_get(const struct conn_table *t, const struct crec *r);
+/* The same for r's close details. */
+struct cclose *conn_close(struct conn_table *t, struct crec *r);
+struct cclose *conn_close_get(const struct conn_table *t, const struct crec *r);
 
 /* The offset of time ts in r (rescaling r when it no longer fits). */
 uint32_t crec_off(struct conn_table *t, struct crec *r, int64_t ts);

@@ -19,25 +19,36 @@ struct lru {                            /* intrusive list by last activity */
         uint32_t head, tail;            /* pool indices; 0 = empty */
 };
 
-/* Records and extensions share one pool: a connection's memory at any
- * moment is what it holds then, and the pool's high-water mark is that of
- * records plus extensions together, not of each. */
+/* Records and their rare extensions share one pool: a connection's memory
+ * at any moment is what it holds then, and the pool's high-water mark is
+ * that of records plus extensions together, not of each.  Close details
+ * (68 bytes) and IPv6 address pairs (32) have pools of their own. */
+struct addr6 {
+        uint8_t a[2][16];               /* [CLIENT], [SERVER] */
+};
+
 union slot {
         struct crec r;
         struct cext x;
         uint32_t next_free;             /* while free */
 };
 
-/* a record, with its extension when it has one, is one or two slots */
 _Static_assert(sizeof(struct cext) <= sizeof(struct crec), "an extension fits a record's slot");
-_Static_assert(sizeof(struct crec) <= 192, "struct crec stays within 192 bytes");
+_Static_assert(sizeof(struct crec) <= 160, "struct crec stays within 160 bytes");
+_Static_assert(sizeof(struct cclose) == 68, "struct cclose is 68 bytes");
+
+struct pool {                           /* slots of one size, by 32-bit index */
+        char **chunks;                  /* index 0 is never used */
+        uint32_t nchunks, chunkcap;
+        uint32_t used;                  /* indices handed out so far */
+        uint32_t free_head;             /* free slots, chained through their first 4 bytes */
+        size_t live;                    /* slots in use */
+};
 
 struct conn_table {
-        union slot **chunks;            /* pool; index 0 is never used */
-        uint32_t nchunks;
-        uint32_t used;                  /* indices handed out so far */
-        uint32_t free_head;             /* free slots, chained by next_free */
-        size_t next;                    /* extensions in use */
+        struct pool recs;               /* union slot: records and struct cext */
+        struct pool closes;             /* struct cclose */
+        struct pool addrs;              /* struct addr6 */
         uint32_t *buckets;              /* hash heads; 0 = empty */
         uint32_t nbuckets;              /* power of two */
         size_t count, peak;
@@ -50,13 +61,30 @@ struct conn_table {
         void *ctx;
 };
 
-static union slot *slot_at(const struct conn_table *t, uint32_t i)
+static void *pool_at(const struct pool *p, uint32_t i, size_t size)
 {
-        return &t->chunks[i >> POOL_SHIFT][i & (POOL_CHUNK - 1)];
+        return p->chunks[i >> POOL_SHIFT] + (size_t)(i & (POOL_CHUNK - 1)) * size;
 }
 
-static struct crec *at(const struct conn_table *t, uint32_t i) { return &slot_at(t, i)->r; }
-static struct cext *xat(const struct conn_table *t, uint32_t i) { return &slot_at(t, i)->x; }
+static struct crec *at(const struct conn_table *t, uint32_t i)
+{
+        return &((union slot *)pool_at(&t->recs, i, sizeof(union slot)))->r;
+}
+
+static struct cext *xat(const struct conn_table *t, uint32_t i)
+{
+        return &((union slot *)pool_at(&t->recs, i, sizeof(union slot)))->x;
+}
+
+static struct cclose *cat(const struct conn_table *t, uint32_t i)
+{
+        return pool_at(&t->closes, i, sizeof(struct cclose));
+}
+
+static struct addr6 *aat(const struct conn_table *t, uint32_t i)
+{
+        return pool_at(&t->addrs, i, sizeof(struct addr6));
+}
 
 /* ---- hashing: canonical order (lower endpoint first) ---- */
 
@@ -100,34 +128,49 @@ int conn_ep_eq(const struct endpoint *a, const struct endpoint *b)
 
 /* ---- pools ---- */
 
-static uint32_t pool_alloc(struct conn_table *t)
+/* A free slot's index (its contents undefined), 0 when out of memory. */
+static uint32_t pool_alloc(struct pool *p, size_t size)
 {
         uint32_t i;
 
-        if (t->free_head) {
-                i = t->free_head;
-                t->free_head = slot_at(t, i)->next_free;
+        if (p->free_head) {
+                i = p->free_head;
+                memcpy(&p->free_head, pool_at(p, i, size), sizeof p->free_head);
+                p->live++;
                 return i;
         }
-        if (t->used + 1 >= (uint64_t)t->nchunks * POOL_CHUNK) {
-                union slot **nc, *chunk;
-                if (t->nchunks >= (1u << (32 - POOL_SHIFT)))
+        if (p->used + 1 >= (uint64_t)p->nchunks * POOL_CHUNK) {
+                char *chunk;
+                if (p->nchunks >= (1u << (32 - POOL_SHIFT)))
                         return 0;
-                nc = realloc(t->chunks, (t->nchunks + 1) * sizeof *nc);
-                if (!nc)
+                if (p->nchunks == p->chunkcap) {        /* the chunk list doubles */
+                        uint32_t nc = p->chunkcap ? p->chunkcap * 2 : 16;
+                        char **cl = realloc(p->chunks, nc * sizeof *cl);
+                        if (!cl)
+                                return 0;
+                        p->chunks = cl;
+                        p->chunkcap = nc;
+                }
+                if (!(chunk = malloc(POOL_CHUNK * size)))
                         return 0;
-                t->chunks = nc;
-                if (!(chunk = malloc(POOL_CHUNK * sizeof *chunk)))
-                        return 0;
-                t->chunks[t->nchunks++] = chunk;
+                p->chunks[p->nchunks++] = chunk;
         }
-        return ++t->used;
+        p->live++;
+        return ++p->used;
 }
 
-static void pool_free(struct conn_table *t, uint32_t i)
+static void pool_free(struct pool *p, uint32_t i, size_t size)
 {
-        slot_at(t, i)->next_free = t->free_head;
-        t->free_head = i;
+        memcpy(pool_at(p, i, size), &p->free_head, sizeof p->free_head);
+        p->free_head = i;
+        p->live--;
+}
+
+static void pool_destroy(struct pool *p)
+{
+        for (uint32_t k = 0; k < p->nchunks; k++)
+                free(p->chunks[k]);
+        free(p->chunks);
 }
 
 struct cext *conn_ext(struct conn_table *t, struct crec *r)
@@ -137,12 +180,11 @@ struct cext *conn_ext(struct conn_table *t, struct crec *r)
 
         if (r->ext)
                 return xat(t, r->ext);
-        if (!(i = pool_alloc(t)))
+        if (!(i = pool_alloc(&t->recs, sizeof(union slot))))
                 return NULL;
         x = xat(t, i);
         memset(x, 0, sizeof *x);
         r->ext = i;
-        t->next++;
         return x;
 }
 
@@ -151,13 +193,36 @@ struct cext *conn_ext_get(const struct conn_table *t, const struct crec *r)
         return r->ext ? xat(t, r->ext) : NULL;
 }
 
+struct cclose *conn_close(struct conn_table *t, struct crec *r)
+{
+        uint32_t i;
+        struct cclose *x;
+
+        if (r->close)
+                return cat(t, r->close);
+        if (!(i = pool_alloc(&t->closes, sizeof(struct cclose))))
+                return NULL;
+        x = cat(t, i);
+        memset(x, 0, sizeof *x);
+        r->close = i;
+        return x;
+}
+
+struct cclose *conn_close_get(const struct conn_table *t, const struct crec *r)
+{
+        return r->close ? cat(t, r->close) : NULL;
+}
+
+/* Free r's extensions and IPv6 addresses. */
 static void ext_free(struct conn_table *t, struct crec *r)
 {
-        if (!r->ext)
-                return;
-        pool_free(t, r->ext);
-        r->ext = 0;
-        t->next--;
+        if (r->family == 6 && r->ip4[0])
+                pool_free(&t->addrs, r->ip4[0], sizeof(struct addr6));
+        if (r->ext)
+                pool_free(&t->recs, r->ext, sizeof(union slot));
+        if (r->close)
+                pool_free(&t->closes, r->close, sizeof(struct cclose));
+        r->ext = r->close = 0;
 }
 
 /* ---- times ---- */
@@ -182,9 +247,12 @@ uint32_t crec_off(struct conn_table *t, struct crec *r, int64_t ts)
                 k++;
         if (k) {                        /* coarsen every time of r */
                 struct cext *x = conn_ext_get(t, r);
+                struct cclose *cl = conn_close_get(t, r);
                 rescale(r->t, T_N, k);
                 if (x)
                         rescale(x->t, X_N, k);
+                if (cl)
+                        rescale(cl->t, C_N, k);
                 r->tshift = (uint8_t)(r->tshift + k);
                 u >>= k;
         }
@@ -194,16 +262,24 @@ uint32_t crec_off(struct conn_table *t, struct crec *r, int64_t ts)
 void crec_endpoint(const struct conn_table *t, const struct crec *r, int side,
                    struct endpoint *e)
 {
-        const struct cext *x = conn_ext_get(t, r);
-
         memset(e, 0, sizeof *e);
         if (r->family == 6) {
-                if (x)
-                        memcpy(e->addr, x->addr6[side], 16);
+                if (r->ip4[0])
+                        memcpy(e->addr, aat(t, r->ip4[0])->a[side], 16);
         } else {
                 memcpy(e->addr, &r->ip4[side], 4);
         }
         e->port = r->port[side];
+}
+
+/* The bucket hash of a record (records do not keep it: 4 bytes each). */
+static uint32_t rec_hash(const struct conn_table *t, const struct crec *c)
+{
+        struct endpoint a, b;
+
+        crec_endpoint(t, c, CLIENT, &a);
+        crec_endpoint(t, c, SERVER, &b);
+        return (uint32_t)conn_tuple_hash(&a, &b);
 }
 
 /* ---- activity lists ---- */
@@ -272,9 +348,9 @@ void conn_table_destroy(struct conn_table *t)
 {
         if (!t)
                 return;
-        for (uint32_t k = 0; k < t->nchunks; k++)
-                free(t->chunks[k]);
-        free(t->chunks);
+        pool_destroy(&t->recs);
+        pool_destroy(&t->closes);
+        pool_destroy(&t->addrs);
         free(t->buckets);
         free(t);
 }
@@ -290,7 +366,7 @@ static void table_grow(struct conn_table *t)
                 uint32_t i = t->buckets[b];
                 while (i) {
                         struct crec *c = at(t, i);
-                        uint32_t next = c->hnext, *head = &nb[c->hash & (n - 1)];
+                        uint32_t next = c->hnext, *head = &nb[rec_hash(t, c) & (n - 1)];
                         c->hnext = *head;
                         *head = i;
                         i = next;
@@ -301,6 +377,17 @@ static void table_grow(struct conn_table *t)
         t->nbuckets = n;
 }
 
+/* A record's own pool index, from its activity list (every record is on
+ * one): records do not keep it (4 bytes each). */
+static uint32_t rec_index(const struct conn_table *t, const struct crec *c)
+{
+        if (c->lprev)
+                return at(t, c->lprev)->lnext;
+        if (c->lnext)
+                return at(t, c->lnext)->lprev;
+        return t->lists[c->lclass].head;
+}
+
 /* Does record end side of c hold endpoint e? */
 static int side_is(const struct conn_table *t, const struct crec *c, int side,
                    const struct endpoint *e)
@@ -309,7 +396,7 @@ static int side_is(const struct conn_table *t, const struct crec *c, int side,
                 return 0;
         if (c->family == 4)
                 return memcmp(&c->ip4[side], e->addr, 4) == 0;
-        return c->ext && memcmp(xat(t, c->ext)->addr6[side], e->addr, 16) == 0;
+        return c->ip4[0] && memcmp(aat(t, c->ip4[0])->a[side], e->addr, 16) == 0;
 }
 
 struct crec *conn_table_find(struct conn_table *t, const struct segment *seg, int *dir)
@@ -318,7 +405,7 @@ struct crec *conn_table_find(struct conn_table *t, const struct segment *seg, in
 
         for (uint32_t i = t->buckets[h & (t->nbuckets - 1)]; i; i = at(t, i)->hnext) {
                 struct crec *c = at(t, i);
-                if (c->hash != h || c->family != seg->family)
+                if (c->family != seg->family)
                         continue;
                 if (side_is(t, c, CLIENT, &seg->src) && side_is(t, c, SERVER, &seg->dst)) {
                         *dir = CLIENT;
@@ -365,22 +452,21 @@ struct crec *conn_table_insert(struct conn_table *t, const struct segment *seg)
                 evict_oldest(t);
         if (t->count >= t->nbuckets)
                 table_grow(t);
-        i = pool_alloc(t);
+        i = pool_alloc(&t->recs, sizeof(union slot));
         if (!i)
                 return NULL;
         c = at(t, i);
         memset(c, 0, sizeof *c);
-        c->self = i;
         c->family = seg->family;
-        c->hash = (uint32_t)conn_tuple_hash(&seg->src, &seg->dst);
         if (seg->family == 6) {
-                struct cext *x = conn_ext(t, c);
-                if (!x) {
-                        pool_free(t, i);
+                uint32_t ai = pool_alloc(&t->addrs, sizeof(struct addr6));
+                if (!ai) {
+                        pool_free(&t->recs, i, sizeof(union slot));
                         return NULL;
                 }
-                memcpy(x->addr6[CLIENT], seg->src.addr, 16);
-                memcpy(x->addr6[SERVER], seg->dst.addr, 16);
+                memcpy(aat(t, ai)->a[CLIENT], seg->src.addr, 16);
+                memcpy(aat(t, ai)->a[SERVER], seg->dst.addr, 16);
+                c->ip4[0] = ai;
         } else {
                 memcpy(&c->ip4[CLIENT], seg->src.addr, 4);
                 memcpy(&c->ip4[SERVER], seg->dst.addr, 4);
@@ -391,7 +477,7 @@ struct crec *conn_table_insert(struct conn_table *t, const struct segment *seg)
         c->first = seg->ts;
         c->t[T_LAST] = c->t[T_END] = 1;
         c->s[CLIENT].wscale = c->s[SERVER].wscale = 0xff;
-        head = &t->buckets[c->hash & (t->nbuckets - 1)];
+        head = &t->buckets[(uint32_t)conn_tuple_hash(&seg->src, &seg->dst) & (t->nbuckets - 1)];
         c->hnext = *head;
         *head = i;
         c->lclass = LC_HALFOPEN;
@@ -403,28 +489,31 @@ struct crec *conn_table_insert(struct conn_table *t, const struct segment *seg)
 
 void conn_swap_sides(struct conn_table *t, struct crec *c)
 {
-        struct cext *x = conn_ext_get(t, c);
         struct cside s = c->s[CLIENT];
-        uint32_t a = c->ip4[CLIENT];
         uint16_t p = c->port[CLIENT];
 
-        c->ip4[CLIENT] = c->ip4[SERVER];
-        c->ip4[SERVER] = a;
+        if (c->family == 6) {
+                struct addr6 *a6 = c->ip4[0] ? aat(t, c->ip4[0]) : NULL;
+                if (a6) {
+                        uint8_t e[16];
+                        memcpy(e, a6->a[CLIENT], 16);
+                        memcpy(a6->a[CLIENT], a6->a[SERVER], 16);
+                        memcpy(a6->a[SERVER], e, 16);
+                }
+        } else {
+                uint32_t a = c->ip4[CLIENT];
+                c->ip4[CLIENT] = c->ip4[SERVER];
+                c->ip4[SERVER] = a;
+        }
         c->port[CLIENT] = c->port[SERVER];
         c->port[SERVER] = p;
         c->s[CLIENT] = c->s[SERVER];
         c->s[SERVER] = s;
-        if (x) {
-                uint8_t e[16];
-                memcpy(e, x->addr6[CLIENT], 16);
-                memcpy(x->addr6[CLIENT], x->addr6[SERVER], 16);
-                memcpy(x->addr6[SERVER], e, 16);
-        }
 }
 
 void conn_table_remove(struct conn_table *t, struct crec *c, enum close_reason reason)
 {
-        uint32_t i = c->self, *pp = &t->buckets[c->hash & (t->nbuckets - 1)];
+        uint32_t i = rec_index(t, c), *pp = &t->buckets[rec_hash(t, c) & (t->nbuckets - 1)];
 
         while (*pp && *pp != i)
                 pp = &at(t, *pp)->hnext;
@@ -435,7 +524,7 @@ void conn_table_remove(struct conn_table *t, struct crec *c, enum close_reason r
         if (t->finish)
                 t->finish(c, t->ctx);
         ext_free(t, c);
-        pool_free(t, i);
+        pool_free(&t->recs, i, sizeof(union slot));
         t->count--;
 }
 
@@ -446,7 +535,7 @@ void conn_touch(struct conn_table *t, struct crec *c, int64_t now)
 
 void conn_touch_off(struct conn_table *t, struct crec *c, uint32_t off)
 {
-        uint32_t i = c->self;
+        uint32_t i = rec_index(t, c);
 
         if (off > c->t[T_LAST])
                 c->t[T_LAST] = off;

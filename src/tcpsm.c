@@ -77,6 +77,16 @@ static struct cext *ext(struct tcpsm *sm, struct crec *r)
         return x;
 }
 
+/* r's close details, the same way. */
+static struct cclose *closing(struct tcpsm *sm, struct crec *r)
+{
+        struct cclose *x = conn_close(sm->table, r);
+
+        if (!x)
+                sm->st.nomem++;
+        return x;
+}
+
 /* ---- history: letters packed 5 bits each ---- */
 
 static const char hist_alpha[32] = "?^SHADFRTWGIQCshadfrtwgiqc";
@@ -149,7 +159,7 @@ static void hist_flags(struct tcpsm *sm, struct crec *r, int dir, const struct s
         uint8_t f = seg->flags;
         uint32_t seq = seg->seq;
         int n = !!(f & TH_SYN) + !!(f & TH_FIN) + !!(f & TH_RST);
-        struct cext *x;
+        struct cclose *x;
 
         if (n > 1) {
                 if ((f & TH_FIN) && (f & TH_RST))
@@ -161,13 +171,13 @@ static void hist_flags(struct tcpsm *sm, struct crec *r, int dir, const struct s
                 if (hist_once(r, dir, HIST_SYN, l) && seq != syn_seq)
                         hist_add(r, dir, l);
         } else if (f & TH_FIN) {
-                x = ext(sm, r);
+                x = closing(sm, r);
                 if (hist_once(r, dir, HIST_FIN, 'F') && x && seq + seg->payload != x->last_fin_seq[dir])
                         hist_add(r, dir, 'F');
                 if (x)
                         x->last_fin_seq[dir] = seq + seg->payload;
         } else if (f & TH_RST) {
-                x = ext(sm, r);
+                x = closing(sm, r);
                 if (hist_once(r, dir, HIST_RST, 'R') && x && seq != x->last_rst_seq[dir])
                         hist_add(r, dir, 'R');
                 if (x)
@@ -189,77 +199,92 @@ static void side_set_state(struct cside *s, enum tcp_state st)
         }
 }
 
-static void side_restart_seq(struct cside *s, uint32_t isn, uint32_t one_past)
-{
-        s->start_seq = s->ack_seq = isn;
-        s->last_seq = one_past;
-        s->ack_wraps = 0;
-        s->seq_wraps = one_past < isn;
-}
-
-/* The first packet of a side (or a SYN that restarts it) sets its ISN. */
-static void side_init_seq(struct cside *s, const struct segment *seg, uint32_t one_past)
-{
-        int syn = (seg->flags & TH_SYN) != 0;
-
-        switch (s->state) {
-        case ST_CLOSED:
-                s->start_seq = s->ack_seq = syn ? seg->seq : seg->seq - 1;
-                s->last_seq = syn ? one_past : seg->seq;
-                s->ack_wraps = 0;
-                s->seq_wraps = s->last_seq < s->start_seq;      /* ISN just below 2^32 */
-                break;
-        case ST_SYN_SENT:
-        case ST_SYN_RECEIVED:
-        case ST_ESTABLISHED:
-        case ST_PARTIAL:
-                if (syn && (seg->seq != s->start_seq || s->state == ST_ESTABLISHED ||
-                            s->state == ST_PARTIAL))
-                        side_restart_seq(s, seg->seq, one_past);
-                break;
-        case ST_RESET:
-                if (syn && s->prev_state == ST_CLOSED)
-                        side_restart_seq(s, seg->seq, one_past);
-                break;
-        case ST_FIN_WAIT:
-                break;
-        }
-}
-
 static void sat_inc(uint16_t *v)
 {
         if (*v < UINT16_MAX)
                 (*v)++;
 }
 
-/* Advance the highest sequence sent; returns the delta (<= 0: nothing new). */
-static int32_t side_update_last(struct cside *s, const struct segment *seg, uint32_t one_past)
+/* Side dir's sequence space starts again: its wrap counters (kept in the
+ * extension, which only a wrap needs) become 0, or 1 for seq when the ISN
+ * is just below 2^32. */
+static void wraps_restart(struct tcpsm *sm, struct crec *c, int dir, int seq_wrapped)
 {
+        struct cext *x = seq_wrapped ? ext(sm, c) : conn_ext_get(sm->table, c);
+
+        if (x) {
+                x->seq_wraps[dir] = (uint16_t)seq_wrapped;
+                x->ack_wraps[dir] = 0;
+        }
+}
+
+/* The first packet of a side (or a SYN that restarts it) sets its ISN. */
+static void side_init_seq(struct tcpsm *sm, struct crec *c, int dir, const struct segment *seg,
+                          uint32_t one_past)
+{
+        struct cside *s = &c->s[dir];
+        int syn = (seg->flags & TH_SYN) != 0;
+
+        switch (s->state) {
+        case ST_CLOSED:
+                s->start_seq = s->ack_seq = syn ? seg->seq : seg->seq - 1;
+                s->last_seq = syn ? one_past : seg->seq;
+                wraps_restart(sm, c, dir, s->last_seq < s->start_seq);  /* ISN just below 2^32 */
+                return;
+        case ST_SYN_SENT:
+        case ST_SYN_RECEIVED:
+        case ST_ESTABLISHED:
+        case ST_PARTIAL:
+                if (!syn || (seg->seq == s->start_seq && s->state != ST_ESTABLISHED &&
+                             s->state != ST_PARTIAL))
+                        return;
+                break;
+        case ST_RESET:
+                if (!syn || s->prev_state != ST_CLOSED)
+                        return;
+                break;
+        case ST_FIN_WAIT:
+                return;
+        }
+        s->start_seq = s->ack_seq = seg->seq;   /* a new ISN */
+        s->last_seq = one_past;
+        wraps_restart(sm, c, dir, one_past < seg->seq);
+}
+
+/* Advance the highest sequence sent; returns the delta (<= 0: nothing new)
+ * and sets *rexmit when the payload was sent before. */
+static int32_t side_update_last(struct tcpsm *sm, struct crec *c, int dir,
+                                const struct segment *seg, uint32_t one_past, int *rexmit)
+{
+        struct cside *s = &c->s[dir];
+        struct cext *x;
         int32_t d = seq_delta(one_past, s->last_seq);
 
         if ((seg->flags & (TH_SYN | TH_RST)) && (d > SEQ_TOO_FAR || d < -SEQ_TOO_FAR))
                 return d;
         if (((seg->flags & TH_FIN) && s->last_seq == s->start_seq + 1) ||
             (s->state != ST_RESET && d > 0)) {
-                if (one_past < s->last_seq)
-                        sat_inc(&s->seq_wraps);
+                if (one_past < s->last_seq && (x = ext(sm, c)) != NULL)
+                        sat_inc(&x->seq_wraps[dir]);
                 s->last_seq = one_past;
         } else if (s->state != ST_RESET && seg->payload > 0) {
-                s->rexmits++;           /* nothing new: retransmission or probe */
+                *rexmit = 1;            /* nothing new: retransmission or probe */
         }
         return d;
 }
 
-/* The peer acknowledged up to ack (RSTs are never trusted for this). */
-static void side_update_ack(struct cside *s, uint32_t ack)
+/* The peer acknowledged up to ack the data of side dir. */
+static void side_update_ack(struct tcpsm *sm, struct crec *c, int dir, uint32_t ack)
 {
+        struct cside *s = &c->s[dir];
+        struct cext *x;
         int32_t d = seq_delta(ack, s->ack_seq);
 
         if (ack == 0 && d > SEQ_TOO_FAR)
                 return;
         if (d > 0) {
-                if (ack < s->ack_seq)
-                        sat_inc(&s->ack_wraps);
+                if (ack < s->ack_seq && (x = ext(sm, c)) != NULL)
+                        sat_inc(&x->ack_wraps[dir]);
                 s->ack_seq = ack;
         }
 }
@@ -465,22 +490,25 @@ static void note_gap(struct tcpsm *sm, struct crec *c, int dir, const struct seg
                 x->ooo_start[!dir] = x->ooo_end[!dir] = 0;
 }
 
-/* The first FIN / first RST of a side: what it and its peer had said. */
+/* The first FIN / first RST of a side: when, and its seq and ack.  The
+ * peer's last payload then is the peer's last payload until it sends new
+ * data (note_after_close). */
 static void note_close(struct tcpsm *sm, struct crec *c, int dir, const struct segment *seg,
                        uint32_t now)
 {
         uint32_t mylast = c->t[T_DATA + dir], peerlast = c->t[T_DATA + !dir];
-        struct cext *x;
+        int first = !(c->s[CLIENT].bits & CS_DID_CLOSE) && !(c->s[SERVER].bits & CS_DID_CLOSE);
+        struct cclose *x;
 
-        if (!(c->s[CLIENT].bits & CS_DID_CLOSE) && !(c->s[SERVER].bits & CS_DID_CLOSE)) {
-                uint32_t t = mylast > peerlast ? mylast : peerlast;
-                c->t[T_IDLE_REF] = t ? t : c->t[T_EST] ? c->t[T_EST] : c->t[T_SYNACK];
-        }
         c->s[dir].bits |= CS_DID_CLOSE;
-        if (!(x = ext(sm, c)))
+        if (!(x = closing(sm, c)))
                 return;
+        if (first) {
+                uint32_t t = mylast > peerlast ? mylast : peerlast;
+                x->t[C_IDLE_REF] = t ? t : c->t[T_EST] ? c->t[T_EST] : c->t[T_SYNACK];
+        }
         for (int k = 0; k < 2; k++) {           /* 0: FIN, 1: RST */
-                int slot = k ? X_RST : X_FIN;
+                int slot = k ? C_RST : C_FIN;
                 if (!(seg->flags & (k ? TH_RST : TH_FIN)) || x->t[slot + dir])
                         continue;
                 x->t[slot + dir] = now;
@@ -488,7 +516,28 @@ static void note_close(struct tcpsm *sm, struct crec *c, int dir, const struct s
                 x->mark_ack[k][dir] = seg->ack;
                 if (seg->flags & TH_ACK)
                         c->mark_ack |= (uint8_t)(1u << (2 * k + dir));
-                x->t[(k ? X_RST_PEERLAST : X_FIN_PEERLAST) + dir] = peerlast;
+        }
+}
+
+/* Side dir sends new payload at now: the first after the peer's FIN (RST)
+ * is a race the detectors look at, and the peer's close keeps dir's last
+ * payload from before it. */
+static void note_after_close(struct tcpsm *sm, struct crec *c, int dir, uint32_t now)
+{
+        const struct cclose *cl = conn_close_get(sm->table, c);
+        struct cext *x;
+
+        if (!cl || !(cl->t[C_FIN + !dir] || cl->t[C_RST + !dir]))
+                return;
+        x = conn_ext_get(sm->table, c);
+        for (int k = 0; k < 2; k++) {           /* 0: FIN, 1: RST */
+                if (!cl->t[(k ? C_RST : C_FIN) + !dir] ||
+                    (x && x->t[(k ? X_AFTER_RST : X_AFTER_FIN) + dir]))
+                        continue;
+                if (!x && !(x = ext(sm, c)))
+                        return;
+                x->t[(k ? X_AFTER_RST : X_AFTER_FIN) + dir] = now;
+                x->t[(k ? X_RST_PEERLAST : X_FIN_PEERLAST) + !dir] = c->t[T_DATA + dir];
         }
 }
 
@@ -501,9 +550,9 @@ static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct s
         struct cext *x;
         uint8_t f = seg->flags;
         uint32_t seglen = seg->payload + !!(f & TH_SYN) + !!(f & TH_FIN);
-        uint32_t one_past, old_last, syn_seq = me->start_seq;
+        uint32_t one_past, syn_seq = me->start_seq;
         int32_t d;
-        int keepalive;
+        int keepalive, rexmit = 0;
 
         if (f & TH_RST)
                 seglen -= seg->payload; /* RST payload is diagnostic text, not data */
@@ -513,7 +562,7 @@ static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct s
         me->pkts++;
         /* the previous SYN's seq is the ISN (a SYN that cannot move it, in
          * a closing or reset side, starts a new connection instead) */
-        side_init_seq(me, seg, one_past);
+        side_init_seq(sm, c, dir, seg, one_past);
         hist_flags(sm, c, dir, seg, syn_seq);
         if (seg->win == 0 && !(f & TH_RST) && peer->state != ST_FIN_WAIT && me->state != ST_RESET &&
             (x = ext(sm, c)) != NULL) {
@@ -528,33 +577,29 @@ static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct s
                 if (peer->state == ST_CLOSED) {
                         peer->start_seq = peer->ack_seq = peer->last_seq = seg->ack - 1;
                 } else if (!(f & TH_RST)) {
-                        side_update_ack(peer, seg->ack);
+                        side_update_ack(sm, c, !dir, seg->ack);
                 } else if (seq_gt(seg->ack, peer->ack_seq) &&
                            seq_delta(seg->ack, peer->ack_seq) < RST_ACK_TRUST) {
                         /* an abortive close acks what it received: in a
                          * SYN/FIN/RST-only capture the only word on the
                          * peer's bytes (Zeek ignores RST acks) */
-                        side_update_ack(peer, seg->ack);
+                        side_update_ack(sm, c, !dir, seg->ack);
                 }
         }
         note_data(sm, c, dir, seg);
-        old_last = me->rexmits;
-        d = side_update_last(me, seg, one_past);
-        if (keepalive && (x = ext(sm, c)) != NULL) {    /* RFC 9293 3.8.4: SND.NXT-1, 0 or 1 octet */
+        d = side_update_last(sm, c, dir, seg, one_past, &rexmit);
+        x = keepalive || rexmit ? ext(sm, c) : NULL;
+        if (keepalive && x) {   /* RFC 9293 3.8.4: SND.NXT-1, 0 or 1 octet */
                 sat_inc(&x->keepalives[dir]);
-                if (me->rexmits != old_last)
+                if (rexmit)
                         sat_inc(&x->probe_rexmits[dir]);
         }
-        if (me->rexmits != old_last) {
-                hist_scaled(c, dir, me->rexmits, 'T');
+        if (rexmit) {
+                if (x && x->rexmits[dir] < UINT32_MAX)
+                        hist_scaled(c, dir, ++x->rexmits[dir], 'T');
         } else if (d > 0 && seg->payload && !(f & TH_RST)) {
+                note_after_close(sm, c, dir, now);
                 c->t[T_DATA + dir] = now;
-                if ((x = conn_ext_get(sm->table, c)) != NULL) {
-                        if (x->t[X_FIN + !dir] && !x->t[X_AFTER_FIN + dir])
-                                x->t[X_AFTER_FIN + dir] = c->t[T_DATA + dir];
-                        if (x->t[X_RST + !dir] && !x->t[X_AFTER_RST + dir])
-                                x->t[X_AFTER_RST + dir] = c->t[T_DATA + dir];
-                }
         }
         note_handshake(sm, c, dir, seg, now);
         sm_dispatch(c, dir, seg);
@@ -636,26 +681,27 @@ void tcpsm_on_segment(struct tcpsm *sm, const struct segment *seg)
         now = crec_off(sm->table, c, seg->ts);
         /* the same IP packet twice within a moment: a capture copy (Linux
          * loopback, -i any), not a retransmission */
-        if (c->s[dir].pkts && (uint32_t)seg->hash == c->dup_hash && c->t[T_DUP]) {
-                int64_t dt = seg->ts - NS(c, c->t[T_DUP]);
+        if (c->s[dir].pkts && (uint32_t)seg->hash == c->dup_hash) {
+                int64_t dt = seg->ts - NS(c, c->t[T_LAST]);
                 if (dt >= -1000 && dt <= RS_DUP_WINDOW_NS + 1000) {
-                        c->dups++;
+                        struct cext *x = ext(sm, c);
+                        if (x)
+                                x->dups++;
                         sm->st.duplicates++;
                         return;
                 }
         }
         c->dup_hash = (uint32_t)seg->hash;
-        c->t[T_DUP] = now;
         conn_apply(sm, c, dir, seg, now);
         conn_touch_off(sm->table, c, now);
 }
 
 /* ---- the finished record ---- */
 
-static void expand_mark(const struct crec *r, const struct cext *x, int k, int dir,
+static void expand_mark(const struct crec *r, const struct cclose *x, int k, int dir,
                         struct pkt_mark *m)
 {
-        uint32_t off = x ? x->t[(k ? X_RST : X_FIN) + dir] : 0;
+        uint32_t off = x ? x->t[(k ? C_RST : C_FIN) + dir] : 0;
 
         memset(m, 0, sizeof *m);
         if (!off)
@@ -666,9 +712,18 @@ static void expand_mark(const struct crec *r, const struct cext *x, int k, int d
         m->flags = r->mark_ack & (1u << (2 * k + dir)) ? TH_ACK : 0;
 }
 
+/* A side's peer's last payload at the side's first FIN (k 0) or RST (k 1). */
+static int64_t peerlast(const struct crec *r, const struct cext *x, int k, int dir)
+{
+        if (x && x->t[(k ? X_AFTER_RST : X_AFTER_FIN) + !dir])  /* the peer sent more */
+                return crec_ns(r, x->t[(k ? X_RST_PEERLAST : X_FIN_PEERLAST) + dir]);
+        return crec_ns(r, r->t[T_DATA + !dir]);
+}
+
 void tcpsm_expand(const struct conn_table *t, const struct crec *r, struct conn *c)
 {
         const struct cext *x = conn_ext_get(t, r);
+        const struct cclose *cl = conn_close_get(t, r);
 
         memset(c, 0, sizeof *c);
         c->id = r->id;
@@ -690,10 +745,11 @@ void tcpsm_expand(const struct conn_table *t, const struct crec *r, struct conn 
         c->syn_ts = crec_ns(r, r->t[T_SYN]);
         c->synack_ts = crec_ns(r, r->t[T_SYNACK]);
         c->est_ts = crec_ns(r, r->t[T_EST]);
-        c->idle_ref = crec_ns(r, r->t[T_IDLE_REF]);
-        if (x)
+        c->idle_ref = cl ? crec_ns(r, cl->t[C_IDLE_REF]) : 0;
+        if (x) {
                 memcpy(c->syn_dt, x->syn_dt, sizeof c->syn_dt);
-        c->dups = r->dups;
+                c->dups = x->dups;
+        }
         c->hist_len = r->hist_len;
         for (size_t i = 0; i < r->hist_len; i++)
                 c->history[i] = hist_get(r, i);
@@ -710,26 +766,29 @@ void tcpsm_expand(const struct conn_table *t, const struct crec *r, struct conn 
                 o->start_seq = s->start_seq;
                 o->last_seq = s->last_seq;
                 o->ack_seq = s->ack_seq;
-                o->seq_wraps = s->seq_wraps;
-                o->ack_wraps = s->ack_wraps;
                 o->pkts = s->pkts;
-                o->rexmits = s->rexmits;
                 o->last_data_ts = crec_ns(r, r->t[T_DATA + d]);
-                expand_mark(r, x, 0, d, &o->fin);
-                expand_mark(r, x, 1, d, &o->rst);
+                expand_mark(r, cl, 0, d, &o->fin);
+                expand_mark(r, cl, 1, d, &o->rst);
+                if (cl)
+                        o->last_fin_seq = cl->last_fin_seq[d];
+                if (o->fin.ts) {        /* no new payload follows a side's own FIN or RST */
+                        o->fin_mylast = o->last_data_ts;
+                        o->fin_peerlast = peerlast(r, x, 0, d);
+                }
+                if (o->rst.ts) {
+                        o->rst_mylast = o->last_data_ts;
+                        o->rst_peerlast = peerlast(r, x, 1, d);
+                }
                 if (!x)
                         continue;
-                o->last_fin_seq = x->last_fin_seq[d];
+                o->rexmits = x->rexmits[d];
+                o->seq_wraps = x->seq_wraps[d];
+                o->ack_wraps = x->ack_wraps[d];
                 o->keepalives = x->keepalives[d];
                 o->probe_rexmits = x->probe_rexmits[d];
                 o->zwins = x->zwins[d];
                 o->gaps = x->gaps[d];
-                if (o->fin.ts)  /* no new payload follows a side's own FIN or RST */
-                        o->fin_mylast = o->last_data_ts;
-                o->fin_peerlast = crec_ns(r, x->t[X_FIN_PEERLAST + d]);
-                if (o->rst.ts)
-                        o->rst_mylast = o->last_data_ts;
-                o->rst_peerlast = crec_ns(r, x->t[X_RST_PEERLAST + d]);
                 o->after_peer_fin = crec_ns(r, x->t[X_AFTER_FIN + d]);
                 o->after_peer_rst = crec_ns(r, x->t[X_AFTER_RST + d]);
         }

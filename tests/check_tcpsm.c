@@ -433,6 +433,102 @@ START_TEST(keepalive_race_is_rstr_closed_by_server_fin)
 }
 END_TEST
 
+/* The live record of the fixture's 5-tuple. */
+static struct crec *live(void)
+{
+        struct segment s = { .family = (uint8_t)family };
+        int dir;
+
+        memcpy(s.src.addr, cli_ip, 16);
+        memcpy(s.dst.addr, srv_ip, 16);
+        s.src.port = cli_port;
+        s.dst.port = srv_port;
+        return conn_table_find(sm.table, &s, &dir);
+}
+
+/* The race in keepalive_race_is_rstr_closed_by_server_fin, as the
+ * detectors see it: at S's FIN the client's last payload was at 30 ms;
+ * the client's request at 6101 ms is new payload after S's FIN, and then
+ * (not before) S's FIN keeps 30 ms while the client's last payload moves.
+ * An open connection holds neither extension; the FIN brings the close
+ * details only, the race the rare extension. */
+START_TEST(peer_last_payload_at_close_kept_when_peer_sends_more)
+{
+        handshake(0, CISN, SISN);
+        seg(30, C, PA, CISN + 1, SISN + 1, 120);
+        seg(50, S, PA, SISN + 1, CISN + 121, 300);
+        seg(60, C, TH_ACK, CISN + 121, SISN + 301, 0);
+        ck_assert_ptr_null(conn_ext_get(sm.table, live()));
+        ck_assert_ptr_null(conn_close_get(sm.table, live()));
+        seg(6100, S, FA, SISN + 301, CISN + 121, 0);
+        ck_assert_ptr_null(conn_ext_get(sm.table, live()));
+        ck_assert_ptr_nonnull(conn_close_get(sm.table, live()));
+        seg(6101, C, PA, CISN + 121, SISN + 302, 120);
+        ck_assert_ptr_nonnull(conn_ext_get(sm.table, live()));
+        seg(6150, C, PA, CISN + 241, SISN + 302, 120);
+        seg(6200, C, FA, CISN + 361, SISN + 302, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_int_eq(c->s[SERVER].fin.ts, BASE + 6100 * MS);
+        ck_assert_int_eq(c->s[SERVER].fin_peerlast, BASE + 30 * MS);
+        ck_assert_int_eq(c->s[SERVER].fin_mylast, BASE + 50 * MS);
+        ck_assert_int_eq(c->s[CLIENT].after_peer_fin, BASE + 6101 * MS);
+        ck_assert_int_eq(c->s[CLIENT].last_data_ts, BASE + 6150 * MS);
+        /* the client's own FIN: the server sent nothing after it */
+        ck_assert_int_eq(c->s[CLIENT].fin_peerlast, BASE + 50 * MS);
+        ck_assert_int_eq(c->s[SERVER].after_peer_fin, 0);
+        ck_assert_int_eq(c->idle_ref, BASE + 50 * MS);  /* the last payload before the FIN */
+}
+END_TEST
+
+/* Without new payload after the close, the peer's last payload at the
+ * close is its last payload, and no rare extension is made. */
+START_TEST(peer_last_payload_at_close_without_race)
+{
+        handshake(0, CISN, SISN);
+        seg(30, C, PA, CISN + 1, SISN + 1, 120);
+        seg(50, S, PA, SISN + 1, CISN + 121, 300);
+        seg(5000, C, FA, CISN + 121, SISN + 301, 0);
+        seg(5001, S, FA, SISN + 301, CISN + 122, 0);
+        seg(5002, C, TH_ACK, CISN + 122, SISN + 302, 0);
+        ck_assert_ptr_null(conn_ext_get(sm.table, live()));
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_int_eq(c->s[CLIENT].fin_peerlast, BASE + 50 * MS);
+        ck_assert_int_eq(c->s[SERVER].fin_peerlast, BASE + 30 * MS);
+        ck_assert_int_eq(c->s[CLIENT].after_peer_fin, 0);
+        ck_assert_int_eq(c->s[SERVER].after_peer_fin, 0);
+        ck_assert_int_eq(c->idle_ref, BASE + 50 * MS);
+}
+END_TEST
+
+/* Sequence numbers wrapping past 2^32 are counted (in the rare extension):
+ * 5 GB from the server counts as 5 GB. */
+START_TEST(seq_wraps_counted_in_extension)
+{
+        const uint32_t step = 1000000000u;      /* 1 GB per segment's worth of seq */
+        uint32_t sseq = SISN + 1;
+
+        handshake(0, CISN, SISN);
+        ck_assert_ptr_null(conn_ext_get(sm.table, live()));
+        for (int i = 0; i < 5; i++) {
+                /* pretend the GB was sent in between: one segment ending there */
+                seg(100 + i * 100, S, PA, sseq + step - 1000, CISN + 1, 1000);
+                seg(150 + i * 100, C, TH_ACK, CISN + 1, sseq + step, 0);
+                sseq += step;
+        }
+        ck_assert_ptr_nonnull(conn_ext_get(sm.table, live()));
+        seg(1000, S, FA, sseq, CISN + 1, 0);
+        seg(1001, C, FA, CISN + 1, sseq + 1, 0);
+        ck_assert_uint_eq(flush(), 1);
+        ck_assert_uint_eq(recs[0].s[SERVER].seq_wraps, 1);
+        ck_assert_uint_eq(recs[0].s[SERVER].ack_wraps, 1);
+        ck_assert_uint_eq(tcpsm_bytes(&recs[0], SERVER), 5ull * step);
+}
+END_TEST
+
 /* An in-window RST resets the sender's side. */
 START_TEST(rst_in_window_is_reset)
 {
@@ -866,6 +962,9 @@ static Suite *tcpsm_suite(void)
         tc = tcase_create("normal_close");
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, client_fin_first_is_sf);
+        tcase_add_test(tc, peer_last_payload_at_close_kept_when_peer_sends_more);
+        tcase_add_test(tc, peer_last_payload_at_close_without_race);
+        tcase_add_test(tc, seq_wraps_counted_in_extension);
         tcase_add_test(tc, server_fin_first_is_sf);
         tcase_add_test(tc, simultaneous_close_is_sf);
         tcase_add_loop_test(tc, rst_after_fin_keeps_sf, 0, 2);
