@@ -154,6 +154,13 @@ if [ -n "${RSS_RST[full-1M]:-}" ] && [ -n "${RSS_RST[full-1M-c20k]:-}" ]; then
                 printf "concurrency: RSS(full-1M-c20k) / RSS(full-1M) = %.2f (10x the concurrency)\n", a / b }'
 fi
 
+if [ -n "${RSS_RST[full-1M]:-}" ] && [ -n "${RSS_RST[open-1M]:-}" ]; then
+        awk -v a="${RSS_RST[open-1M]}" -v b="${RSS_RST[full-1M]}" -v oa="$(truth open-1M open_max)" \
+            -v ob="$(truth full-1M open_max)" 'BEGIN {
+                printf "per open connection: (RSS(open-1M) - RSS(full-1M)) / (open max - open max) = %.0f B (target <= 200; the fixed part cancels)\n",
+                       (a - b) * 1024 / (oa - ob) }'
+fi
+
 # ---- other tools, on the 1 M capture only ----
 if [ "$OTHERS" = 1 ]; then
         pcap="$DATA/full-1M.pcap"

@@ -41,9 +41,12 @@ size_t report_json_conn(const struct conn *c, const struct det_result *d, int fl
 /* JSON Lines: one finding of a connection, with the connection's id and
  * endpoints, into buf; returns its length, or 0 when it does not fit. */
 size_t report_json_finding(const struct conn *c, const struct finding *f, char *buf, size_t len);
-/* The document up to the connections array ("connections":[), and after. */
-int report_json_head(FILE *out, const struct report *r);
-void report_json_tail(FILE *out);
+/* The JSON document: its start, up to the connections array (whose
+ * records are written as connections end, ",\n" between them), and the
+ * rest after the records: inputs, capture, summary, clusters and
+ * distributions. */
+void report_json_open(FILE *out);
+int report_json_close(FILE *out, const struct report *r);
 /* JSON Lines: after the connection lines, one per cluster, then a summary. */
 int report_jsonl_end(FILE *out, const struct report *r);
 

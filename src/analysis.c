@@ -1,7 +1,8 @@
 /* analysis.c - one run of the pipeline: decode each packet, hand it to
  * the state machine, and when a connection finishes run the detectors,
  * add it to the summary and turn it into an output record (spooled into
- * first-packet order for text and JSON, written at once for JSON Lines).
+ * first-packet order for text; written at once, in the order connections
+ * end, for JSON and JSON Lines).
  * At the end, the report around the records.  It owns the connection
  * table, the summary and the spool; it does not open inputs or parse
  * options.
@@ -64,6 +65,7 @@ struct analysis {
         int any;                        /* a TCP packet was seen */
         uint64_t skipped_shard;         /* TCP packets of other shards */
         int err;                        /* output or memory error */
+        uint64_t json_records;          /* JSON: records written so far */
         char row[RS_JSON_RECORD_MAX];   /* a text row or a JSON record */
 };
 
@@ -107,9 +109,13 @@ static void finish_conn(struct analysis *a, const struct conn *c, int64_t captur
                 if (a->cfg.flush_each && fflush(a->out) != 0)
                         a->err = 1;
                 break;
-        case FMT_JSON:
+        case FMT_JSON:          /* streamed into the document's connections array */
                 n = report_json_conn(c, &dr, d.flags_only, 0, a->row, sizeof a->row);
-                if (!n || spool_add(a->spool, c->id, a->row, n) < 0)
+                if (!a->json_records++)
+                        report_json_open(a->out);
+                else
+                        fputs(",\n", a->out);
+                if (!n || fwrite(a->row, 1, n, a->out) != n)
                         a->err = 1;
                 break;
         case FMT_TEXT:
@@ -351,9 +357,10 @@ int analysis_end(struct analysis *a, const struct capture *cap)
                         return -1;
                 break;
         case FMT_JSON:
-                if (report_json_head(a->out, &rep) < 0 || spool_write(a->spool, a->out, ",\n") < 0)
+                if (!a->json_records)
+                        report_json_open(a->out);
+                if (report_json_close(a->out, &rep) < 0)
                         return -1;
-                report_json_tail(a->out);
                 break;
         case FMT_TEXT:
                 report_text_head(a->out, &rep);

@@ -536,13 +536,17 @@ static int put(FILE *out, const char *key, json_t *v)
         return rc;
 }
 
-int report_json_head(FILE *out, const struct report *r)
+void report_json_open(FILE *out)
+{
+        fputs("{\"tool\":{\"name\":\"rstscope\",\"version\":\"" RS_VERSION "\"},"
+              "\"connections\":[\n", out);
+}
+
+int report_json_close(FILE *out, const struct report *r)
 {
         int rc = 0;
 
-        fputc('{', out);
-        rc |= put(out, "tool", json_pack("{s:s, s:s}", "name", "rstscope", "version", RS_VERSION));
-        fputc(',', out);
+        fputs("\n],", out);
         rc |= put(out, "inputs", jinputs(r));
         fputc(',', out);
         rc |= put(out, "capture", json_pack("{s:o, s:o, s:b, s:o}", "first", jtime(r->first),
@@ -555,13 +559,8 @@ int report_json_head(FILE *out, const struct report *r)
         rc |= put(out, "clusters", jclusters(r));
         fputc(',', out);
         rc |= put(out, "distributions", jdists(r));
-        fputs(",\"connections\":[\n", out);
+        fputs("}\n", out);
         return rc ? -1 : 0;
-}
-
-void report_json_tail(FILE *out)
-{
-        fputs("\n]}\n", out);
 }
 
 int report_jsonl_end(FILE *out, const struct report *r)
