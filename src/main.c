@@ -539,6 +539,9 @@ static int run_live(struct opts *o, struct capture *cap, struct analysis **anp, 
         return rc;
 }
 
+/* stdout's buffer offline (glibc ignores setvbuf's size without one) */
+static char outbuf[RS_WRITE_BUFFER];
+
 int main(int argc, char **argv)
 {
         struct opts o = { .cfg = { .format = FMT_TEXT, .lim = {
@@ -578,7 +581,7 @@ int main(int argc, char **argv)
                 }
                 /* offline, the report is read when it is complete: write
                  * it in large blocks, not a system call per 4 KiB */
-                setvbuf(stdout, NULL, _IOFBF, RS_WRITE_BUFFER);
+                setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
                 if (!o.cfg.threads)
                         o.cfg.threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
                 if (!(an = analysis_create(&o.cfg, stdout))) {

@@ -28,6 +28,7 @@ struct spool {
         struct rec *recs;
         size_t nrecs, rcap;
         FILE *tmp;                      /* runs, or NULL */
+        char *tmpbuf;                   /* its stdio buffer */
         struct run *runs;
         size_t nruns, runcap;
         size_t spills;                  /* runs made from memory */
@@ -62,7 +63,7 @@ static int put_run_rec(struct spool *sp, uint64_t key, const char *data, size_t 
 
 /* An unnamed temporary file in $TMPDIR (tmpfile(3) always uses /tmp),
  * written through a large buffer: runs are megabytes, written once. */
-static FILE *temp_file(void)
+static FILE *temp_file(char **buf)
 {
         const char *dir = getenv("TMPDIR");
         char path[4096];
@@ -79,7 +80,9 @@ static FILE *temp_file(void)
                 close(fd);
                 return NULL;
         }
-        setvbuf(f, NULL, _IOFBF, SPOOL_WRITE_BUFFER);
+        /* glibc ignores the size unless it is given the buffer */
+        if ((*buf = malloc(SPOOL_WRITE_BUFFER)) != NULL)
+                setvbuf(f, *buf, _IOFBF, SPOOL_WRITE_BUFFER);
         return f;
 }
 
@@ -90,7 +93,7 @@ static int spill(struct spool *sp)
 
         if (!sp->nrecs)
                 return 0;
-        if (!sp->tmp && !(sp->tmp = temp_file()))
+        if (!sp->tmp && !(sp->tmp = temp_file(&sp->tmpbuf)))
                 return -1;
         qsort(sp->recs, sp->nrecs, sizeof *sp->recs, by_key);
         r.start = sp->tmpsize;
@@ -341,6 +344,7 @@ void spool_destroy(struct spool *sp)
                 return;
         if (sp->tmp)
                 fclose(sp->tmp);
+        free(sp->tmpbuf);
         free(sp->arena);
         free(sp->recs);
         free(sp->runs);
