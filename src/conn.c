@@ -55,6 +55,8 @@ struct conn_table {
         uint64_t evicted;
         int warned;                     /* cap warning printed */
         uint64_t next_id;
+        const struct crec *hot;         /* the record last found or inserted, */
+        uint32_t hot_i;                 /*   and its index (saves rec_index) */
         struct lru lists[LC_N];
         struct conn_limits lim;
         conn_finish_fn finish;
@@ -86,39 +88,32 @@ static struct addr6 *aat(const struct conn_table *t, uint32_t i)
         return pool_at(&t->addrs, i, sizeof(struct addr6));
 }
 
-/* ---- hashing: canonical order (lower endpoint first) ---- */
+/* ---- hashing: the same from both directions ---- */
 
-static int ep_cmp(const struct endpoint *a, const struct endpoint *b)
+static uint64_t fmix64(uint64_t h)              /* MurmurHash3's finalizer */
 {
-        int r = memcmp(a->addr, b->addr, 16);
-        return r ? r : (int)a->port - (int)b->port;
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdULL;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53ULL;
+        return h ^ (h >> 33);
 }
 
-static uint64_t ep_mix(uint64_t h, const struct endpoint *e)
+static uint64_t ep_hash(const struct endpoint *e)
 {
         uint64_t w[2];
 
         memcpy(w, e->addr, 16);
-        h ^= w[0] * 0x9e3779b97f4a7c15ULL;
-        h = (h << 27 | h >> 37) * 0xc2b2ae3d27d4eb4fULL;
-        h ^= w[1] * 0x9e3779b97f4a7c15ULL;
-        h = (h << 27 | h >> 37) * 0xc2b2ae3d27d4eb4fULL;
-        h ^= e->port;
-        return h * 0x165667b19e3779f9ULL;
+        return fmix64(w[0] ^ (w[1] * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)e->port << 32);
 }
 
+/* Each endpoint hashed on its own, the two combined in order of their
+ * hashes: no comparison of addresses. */
 uint64_t conn_tuple_hash(const struct endpoint *a, const struct endpoint *b)
 {
-        uint64_t h;
+        uint64_t x = ep_hash(a), y = ep_hash(b), lo = x < y ? x : y, hi = x < y ? y : x;
 
-        if (ep_cmp(a, b) > 0) {
-                const struct endpoint *x = a;
-                a = b;
-                b = x;
-        }
-        h = ep_mix(0x27d4eb2f165667c5ULL, a);
-        h = ep_mix(h, b);
-        return h ^ (h >> 29);
+        return fmix64(lo ^ (hi * 0x165667b19e3779f9ULL + 0x27d4eb2f165667c5ULL));
 }
 
 int conn_ep_eq(const struct endpoint *a, const struct endpoint *b)
@@ -381,6 +376,8 @@ static void table_grow(struct conn_table *t)
  * one): records do not keep it (4 bytes each). */
 static uint32_t rec_index(const struct conn_table *t, const struct crec *c)
 {
+        if (c == t->hot)
+                return t->hot_i;
         if (c->lprev)
                 return at(t, c->lprev)->lnext;
         if (c->lnext)
@@ -407,14 +404,15 @@ struct crec *conn_table_find(struct conn_table *t, const struct segment *seg, in
                 struct crec *c = at(t, i);
                 if (c->family != seg->family)
                         continue;
-                if (side_is(t, c, CLIENT, &seg->src) && side_is(t, c, SERVER, &seg->dst)) {
+                if (side_is(t, c, CLIENT, &seg->src) && side_is(t, c, SERVER, &seg->dst))
                         *dir = CLIENT;
-                        return c;
-                }
-                if (side_is(t, c, SERVER, &seg->src) && side_is(t, c, CLIENT, &seg->dst)) {
+                else if (side_is(t, c, SERVER, &seg->src) && side_is(t, c, CLIENT, &seg->dst))
                         *dir = SERVER;
-                        return c;
-                }
+                else
+                        continue;
+                t->hot = c;
+                t->hot_i = i;
+                return c;
         }
         return NULL;
 }
@@ -482,6 +480,8 @@ struct crec *conn_table_insert(struct conn_table *t, const struct segment *seg)
         *head = i;
         c->lclass = LC_HALFOPEN;
         lru_append(t, c, i);
+        t->hot = c;
+        t->hot_i = i;
         if (++t->count > t->peak)
                 t->peak = t->count;
         return c;
@@ -525,6 +525,8 @@ void conn_table_remove(struct conn_table *t, struct crec *c, enum close_reason r
                 t->finish(c, t->ctx);
         ext_free(t, c);
         pool_free(&t->recs, i, sizeof(union slot));
+        if (c == t->hot)
+                t->hot = NULL;
         t->count--;
 }
 

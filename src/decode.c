@@ -20,6 +20,7 @@ struct frame {                  /* one layer's view of the frame */
         uint32_t cap;           /* bytes readable from p */
         uint32_t wire;          /* bytes on the wire from p */
         int depth;              /* encapsulations followed so far */
+        const uint8_t *ip;      /* the innermost IP header so far (hashed with TCP's) */
 };
 
 static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -69,6 +70,13 @@ static void dec_tcp_options(const uint8_t *o, uint32_t n, struct segment *seg)
 {
         uint32_t i = 0;
 
+        /* what every segment of a connection with timestamps carries */
+        if (n == 12 && o[0] == 1 && o[1] == 1 && o[2] == 8 && o[3] == 10) {
+                seg->has_ts = 1;
+                seg->tsval = be32(o + 4);
+                seg->tsecr = be32(o + 8);
+                return;
+        }
         while (i < n) {
                 uint8_t kind = o[i], len;
 
@@ -98,22 +106,64 @@ static void dec_tcp_options(const uint8_t *o, uint32_t n, struct segment *seg)
         }
 }
 
-/* A hash of the bytes that identify a transmitted packet (IP and TCP
- * headers as captured), eight bytes at a time: two capture copies of one
- * packet hash equal; a retransmission differs in IP ID, TCP timestamp or
- * time. */
-static uint64_t hash_bytes(const uint8_t *p, uint32_t n)
-{
-        uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
+/* ---- the duplicate hash ---- */
 
-        for (; n >= 8; p += 8, n -= 8) {
-                memcpy(&w, p, 8);
-                h = (h ^ w) * 0xff51afd7ed558ccdULL;
-                h ^= h >> 32;
-        }
-        w = 0;
+static uint64_t mix(uint64_t h, uint64_t w)
+{
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        return h ^ (h >> 32);
+}
+
+static uint64_t load64(const uint8_t *p)
+{
+        uint64_t w;
+        memcpy(&w, p, 8);
+        return w;
+}
+
+static uint64_t load32(const uint8_t *p)
+{
+        uint32_t w;
+        memcpy(&w, p, 4);
+        return w;
+}
+
+/* Mix in n bytes at p, eight at a time. */
+static uint64_t mix_bytes(uint64_t h, const uint8_t *p, uint32_t n)
+{
+        uint64_t w = 0;
+
+        for (; n >= 8; p += 8, n -= 8)
+                h = mix(h, load64(p));
         memcpy(&w, p, n);
-        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+        return mix(h, w ^ (uint64_t)n << 56);
+}
+
+/* A hash of what identifies one transmitted packet: the IP header(s) but
+ * the addresses (the connection has them) and the TCP header with its
+ * options, as captured.  Two capture copies of a packet hash equal; a
+ * retransmission differs in IP ID, TCP timestamp or time.  ip..tcp is
+ * readable (the IP layers checked it), and so are tcp's 20 + optlen. */
+static uint64_t seg_hash(const uint8_t *ip, const uint8_t *tcp, uint32_t optlen,
+                         const struct segment *seg)
+{
+        uint64_t h = mix(0x9e3779b97f4a7c15ULL, load64(ip));    /* v4: up to the
+                                           fragment field, v6: flow, length, hop limit */
+        uint32_t fixed = 40;
+
+        if ((ip[0] >> 4) == 4) {
+                h = mix(h, load32(ip + 8));     /* TTL, protocol, checksum */
+                fixed = 20;
+        }
+        if ((uint32_t)(tcp - ip) > fixed)       /* IPv4 options, IPv6 extension headers */
+                h = mix_bytes(h, ip + fixed, (uint32_t)(tcp - ip) - fixed);
+        h = mix(h, load64(tcp));                /* ports, seq */
+        h = mix(h, load64(tcp + 8));            /* ack, offset, flags, window */
+        h = mix(h, load32(tcp + 16) | (uint64_t)optlen << 32);  /* checksum, urgent */
+        if (optlen == 12 && seg->has_ts && tcp[20] == 1 && tcp[21] == 1)
+                h = mix(h, (uint64_t)seg->tsval << 32 | seg->tsecr);
+        else if (optlen)
+                h = mix_bytes(h, tcp + 20, optlen);
         return h ^ (h >> 29);
 }
 
@@ -146,6 +196,7 @@ static enum dec_result dec_tcp(struct frame f, uint32_t iplen, struct segment *s
          * the fixed header is what the analysis needs */
         optcap = (f.cap < hlen ? f.cap : hlen) - 20;
         dec_tcp_options(f.p + 20, optcap, seg);
+        seg->hash = seg_hash(f.ip, f.p, optcap, seg);
         return DEC_TCP;
 }
 
@@ -290,13 +341,6 @@ static enum dec_result dec_proto(struct frame f, uint8_t proto, uint32_t iplen,
         }
 }
 
-/* Hash of the identifying header bytes, computed once the outermost IP
- * header is known: IP header + 20 bytes of TCP (+ options) as captured. */
-static void seg_set_hash(struct segment *seg, const uint8_t *ip, uint32_t cap)
-{
-        seg->hash = hash_bytes(ip, cap < 96 ? cap : 96);
-}
-
 static enum dec_result dec_ipv4(struct frame f, struct segment *seg)
 {
         uint32_t hlen, tot;
@@ -331,7 +375,7 @@ static enum dec_result dec_ipv4(struct frame f, struct segment *seg)
         memcpy(seg->dst.addr, f.p + 16, 4);
         seg->ip_len = tot;
         seg->fragment = (frag & 0x2000) != 0;
-        seg_set_hash(seg, f.p, f.cap < tot ? f.cap : tot);
+        f.ip = f.p;
         {
                 uint8_t proto = f.p[9];
                 skip(&f, hlen);
@@ -344,7 +388,6 @@ static enum dec_result dec_ipv6(struct frame f, struct segment *seg)
         uint32_t plen, left;
         uint8_t next;
         const uint8_t *ip = f.p;
-        uint32_t ipcap = f.cap;
         int jumbo_ok;
 
         if (f.cap < 40)
@@ -390,7 +433,7 @@ static enum dec_result dec_ipv6(struct frame f, struct segment *seg)
                         el = 8;
                         break;
                 default:
-                        seg_set_hash(seg, ip, ipcap < plen + 40 ? ipcap : plen + 40);
+                        f.ip = ip;
                         return dec_proto(f, next, left, seg);
                 }
                 if (el > f.cap)
@@ -703,7 +746,7 @@ enum dec_result decode_frame(int dlt, const uint8_t *p, uint32_t caplen,
                              uint32_t wirelen, struct segment *seg)
 {
         const struct link_decoder *d = link_lookup(dlt);
-        struct frame f = { p, caplen, wirelen < caplen ? caplen : wirelen, 0 };
+        struct frame f = { p, caplen, wirelen < caplen ? caplen : wirelen, 0, NULL };
 
         if (!d)
                 return DEC_ERR_LINK_BAD;
