@@ -87,11 +87,12 @@
 #  define RS_READ_BUFFER        (1 << 20) /* stdio buffer per input file, bytes */
 #endif
 #ifndef RS_WORKER_BATCH
-#  define RS_WORKER_BATCH       128   /* finished connections handed to the worker thread
-                                         at once */
+#  define RS_WORKER_BATCH       4096  /* decoded segments handed to the worker thread
+                                         at once (a wake-up costs more than many
+                                         segments) */
 #endif
 #ifndef RS_WORKER_BATCHES
-#  define RS_WORKER_BATCHES     8     /* batches in flight (each ~64 KiB) */
+#  define RS_WORKER_BATCHES     4     /* batches in flight (each ~352 KiB) */
 #endif
 
 #endif /* RS_CONFIG_H */

@@ -7,10 +7,11 @@
  * table, the summary and the spool; it does not open inputs or parse
  * options.
  *
- * With cfg.threads = 2 the reading thread only decodes and tracks, and a
- * worker thread takes each finished connection from there on (detectors,
- * summary, record, spool): connections go to it in batches, in the order
- * they finished, so the output is the same as with one thread. */
+ * With cfg.threads = 2 the reading thread only reads and decodes, and a
+ * worker thread does everything from the connection table on (state
+ * machine, detectors, summary, records): decoded segments go to it in
+ * batches, in capture order, so the output is the same as with one
+ * thread. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -24,17 +25,9 @@
 #include "spool.h"
 #include "tcpsm.h"
 
-/* A finished connection on its way to the worker, with what it is judged
- * by as of the moment it finished. */
-struct job {
-        struct conn c;
-        int64_t capture_end;
-        int flags_only;
-};
-
-struct batch {
+struct batch {                  /* decoded segments on their way to the worker */
         size_t n;
-        struct job j[RS_WORKER_BATCH];
+        struct segment s[RS_WORKER_BATCH];
 };
 
 struct worker {
@@ -49,21 +42,32 @@ struct worker {
         size_t nidle;
         struct batch *cur;              /* being filled by the reading thread */
         int stop;
+        /* A waiting thread is woken when half the batches are there for it:
+         * a wake-up costs more than a batch (futex calls, a virtual CPU
+         * going idle and back). */
+        int reader_waits, worker_waits;
 };
 
 struct analysis {
         struct rs_config cfg;
         struct worker *w;               /* NULL: one thread */
         FILE *out;
+        /* the reading thread's, on cache lines of their own (written per
+         * packet while the worker writes its own per segment) */
+        char pad0[64];
+        int64_t now;                    /* packet clock: latest packet time, ns */
+        int64_t first;                  /* earliest packet time, ns (0 = none yet) */
+        int seen;                       /* a packet was seen */
+        uint64_t skipped_shard;         /* TCP packets of other shards */
+        char pad1[64];
+        /* the worker's (the reading thread's with one thread, or once the
+         * worker has stopped) */
         struct tcpsm sm;
         struct summary sum;
         struct spool *spool;
-        int64_t now;                    /* packet clock: latest packet time, ns */
-        int64_t first;                  /* earliest packet time, ns (0 = none yet) */
+        int64_t sm_now;                 /* time of the segment being applied, ns */
         int64_t swept;                  /* last expiry sweep */
-        int seen;                       /* a packet was seen */
-        int any;                        /* a TCP packet was seen */
-        uint64_t skipped_shard;         /* TCP packets of other shards */
+        int any;                        /* a TCP segment was applied */
         int err;                        /* output or memory error */
         uint64_t json_records;          /* JSON: records written so far */
         char row[RS_JSON_RECORD_MAX];   /* a text row or a JSON record */
@@ -126,6 +130,19 @@ static void finish_conn(struct analysis *a, const struct conn *c, int64_t captur
         }
 }
 
+/* One decoded segment, from the table on. */
+static void apply(struct analysis *a, const struct segment *seg)
+{
+        a->sm_now = seg->ts;
+        /* the packet clock drives expiry, at most once a second */
+        if (!a->any || seg->ts - a->swept >= 1000000000) {
+                conn_table_expire(a->sm.table, seg->ts);
+                a->swept = seg->ts;
+        }
+        a->any = 1;
+        tcpsm_on_segment(&a->sm, seg);
+}
+
 /* ---- the worker thread ---- */
 
 static void *worker_main(void *arg)
@@ -137,8 +154,11 @@ static void *worker_main(void *arg)
         for (;;) {
                 struct batch *b;
 
-                while (!w->queued && !w->stop)
+                while (!w->queued && !w->stop) {
+                        w->worker_waits = 1;
                         pthread_cond_wait(&w->more, &w->lock);
+                }
+                w->worker_waits = 0;
                 if (!w->queued)
                         break;
                 b = w->queue[w->head];
@@ -146,11 +166,12 @@ static void *worker_main(void *arg)
                 w->queued--;
                 pthread_mutex_unlock(&w->lock);
                 for (size_t i = 0; i < b->n; i++)
-                        finish_conn(a, &b->j[i].c, b->j[i].capture_end, b->j[i].flags_only);
+                        apply(a, &b->s[i]);
                 b->n = 0;
                 pthread_mutex_lock(&w->lock);
                 w->idle[w->nidle++] = b;
-                pthread_cond_signal(&w->room);
+                if (w->reader_waits && w->nidle >= RS_WORKER_BATCHES / 2)
+                        pthread_cond_signal(&w->room);
         }
         pthread_mutex_unlock(&w->lock);
         return NULL;
@@ -164,14 +185,18 @@ static void worker_submit(struct worker *w, int last)
                 w->queue[(w->head + w->queued) % RS_WORKER_BATCHES] = w->cur;
                 w->queued++;
                 w->cur = NULL;
-                pthread_cond_signal(&w->more);
+                if (w->worker_waits && w->queued >= RS_WORKER_BATCHES / 2)
+                        pthread_cond_signal(&w->more);
         }
         if (last) {
                 w->stop = 1;
                 pthread_cond_signal(&w->more);
         } else if (!w->cur) {
-                while (!w->nidle)
+                while (!w->nidle) {
+                        w->reader_waits = 1;
                         pthread_cond_wait(&w->room, &w->lock);
+                }
+                w->reader_waits = 0;
                 w->cur = w->idle[--w->nidle];
         }
         pthread_mutex_unlock(&w->lock);
@@ -230,21 +255,9 @@ static void worker_finish(struct analysis *a)
 static void on_finish(struct conn *c, void *ctx)
 {
         struct analysis *a = ctx;
-        struct worker *w = a->w;
-        struct job *j;
 
-        if (!w) {
-                finish_conn(a, c, a->now, flags_only(a));
-                return;
-        }
-        j = &w->cur->j[w->cur->n++];
-        j->c = *c;
-        j->capture_end = a->now;
-        j->flags_only = flags_only(a);
-        if (w->cur->n == RS_WORKER_BATCH)
-                worker_submit(w, 0);
+        finish_conn(a, c, a->sm_now, flags_only(a));
 }
-
 
 struct analysis *analysis_create(const struct rs_config *cfg, FILE *out)
 {
@@ -271,8 +284,8 @@ struct analysis *analysis_create(const struct rs_config *cfg, FILE *out)
 void analysis_packet(struct analysis *a, struct input *in, int64_t ts, const uint8_t *data,
                      uint32_t caplen, uint32_t len)
 {
-        struct segment seg;
-        enum dec_result dr = decode_frame(in->linktype, data, caplen, len, &seg);
+        struct segment one, *seg = a->w ? &a->w->cur->s[a->w->cur->n] : &one;
+        enum dec_result dr = decode_frame(in->linktype, data, caplen, len, seg);
 
         in->errors[dr]++;
         if (!a->seen || ts > a->now)
@@ -284,7 +297,7 @@ void analysis_packet(struct analysis *a, struct input *in, int64_t ts, const uin
                 return;
         in->tcp_packets++;
         if (a->cfg.shard_n &&
-            conn_tuple_hash(&seg.src, &seg.dst) % a->cfg.shard_n != a->cfg.shard_i) {
+            conn_tuple_hash(&seg->src, &seg->dst) % a->cfg.shard_n != a->cfg.shard_i) {
                 a->skipped_shard++;
                 return;
         }
@@ -292,14 +305,11 @@ void analysis_packet(struct analysis *a, struct input *in, int64_t ts, const uin
          * back, several capture queues) is analysed at the latest time
          * seen: connection times never run backwards, so no duration is
          * negative.  capture.c counts such records per input. */
-        seg.ts = a->now;
-        /* the packet clock drives expiry, at most once a second */
-        if (!a->any || a->now - a->swept >= 1000000000) {
-                conn_table_expire(a->sm.table, a->now);
-                a->swept = a->now;
-        }
-        a->any = 1;
-        tcpsm_on_segment(&a->sm, &seg);
+        seg->ts = a->now;
+        if (!a->w)
+                apply(a, seg);
+        else if (++a->w->cur->n == RS_WORKER_BATCH)
+                worker_submit(a->w, 0);
 }
 
 void analysis_tick(struct analysis *a, int64_t now)
@@ -341,8 +351,9 @@ int analysis_end(struct analysis *a, const struct capture *cap)
                               .verbose = a->cfg.verbose, .shard_i = a->cfg.shard_i,
                               .shard_n = a->cfg.shard_n, .skipped_shard = a->skipped_shard };
 
-        conn_table_flush(a->sm.table);
         worker_finish(a);
+        a->sm_now = a->now;
+        conn_table_flush(a->sm.table);
         rep.flags_only = flags_only(a);
         rep.evicted = conn_table_evicted(a->sm.table);
         if (summary_finish(&a->sum) < 0 || a->sum.oom || a->err) {

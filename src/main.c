@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,8 +91,9 @@ static void usage(FILE *out)
 "  --max-conns N           connections tracked at once (default %d)\n"
 "  --shard I/N             keep only 5-tuples whose hash falls in shard I of N\n"
 "                          (N processes on a full copy each; outputs concatenate)\n"
-"  --threads N             offline: 1, or 2 to finish connections (detectors,\n"
-"                          records) on a second thread (default 2 with 2+ CPUs)\n"
+"  --threads N             offline: 1, or 2 to track connections (state machine,\n"
+"                          detectors, records) on a second thread while the\n"
+"                          first reads and decodes (default 2 with 2+ CPUs)\n"
 "Other:\n"
 "  -h, --help              this help\n"
 "  -V, --version           version\n"
@@ -582,6 +584,9 @@ int main(int argc, char **argv)
                 /* offline, the report is read when it is complete: write
                  * it in large blocks, not a system call per 4 KiB */
                 setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+                /* one thread at a time writes it (the worker, then this
+                 * one after joining it): no lock per fwrite */
+                __fsetlocking(stdout, FSETLOCKING_BYCALLER);
                 if (!o.cfg.threads)
                         o.cfg.threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
                 if (!(an = analysis_create(&o.cfg, stdout))) {

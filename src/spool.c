@@ -5,6 +5,7 @@
  * its own buffer.  Records of one capture mostly arrive nearly sorted, so
  * runs are few; nothing here depends on that. */
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,6 +84,7 @@ static FILE *temp_file(char **buf)
         /* glibc ignores the size unless it is given the buffer */
         if ((*buf = malloc(SPOOL_WRITE_BUFFER)) != NULL)
                 setvbuf(f, *buf, _IOFBF, SPOOL_WRITE_BUFFER);
+        __fsetlocking(f, FSETLOCKING_BYCALLER);        /* one thread at a time */
         return f;
 }
 

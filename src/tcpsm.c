@@ -30,7 +30,7 @@ static int seq_gt(uint32_t a, uint32_t b) { return seq_delta(a, b) > 0; }
 
 /* ---- ports that are probably the server's (Zeek's likely_server_ports) ---- */
 
-static const uint16_t server_ports[] = {
+static const uint16_t server_ports[] = {        /* sorted */
         21, 22, 23, 25, 53, 79, 80, 81, 88, 110, 135, 139, 143, 389, 443, 445, 465,
         502, 514, 563, 585, 587, 614, 631, 636, 989, 990, 992, 993, 995, 1080, 1433,
         1434, 1883, 2181, 2379, 2811, 3128, 3268, 3306, 3389, 5222, 5223, 5269,
@@ -38,11 +38,19 @@ static const uint16_t server_ports[] = {
         9092, 9200, 11211, 15006, 20000, 27017,
 };
 
-static int likely_server_port(uint16_t p)
+static int likely_server_port(uint16_t p)     /* binary search: the list is sorted */
 {
-        for (size_t i = 0; i < sizeof server_ports / sizeof server_ports[0]; i++)
-                if (server_ports[i] == p)
+        size_t lo = 0, hi = sizeof server_ports / sizeof server_ports[0];
+
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (server_ports[mid] == p)
                         return 1;
+                if (server_ports[mid] < p)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
         return 0;
 }
 
@@ -51,12 +59,14 @@ static int likely_server_port(uint16_t p)
  * the higher (ephemeral) port decides. */
 static int first_packet_flips(const struct segment *seg)
 {
-        int ls = likely_server_port(seg->src.port), ld = likely_server_port(seg->dst.port);
+        int ls, ld;
 
         if ((seg->flags & (TH_SYN | TH_ACK)) == TH_SYN)
                 return 0;
         if ((seg->flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK))
                 return 1;
+        ls = likely_server_port(seg->src.port);
+        ld = likely_server_port(seg->dst.port);
         if (ls != ld)
                 return ls;
         return seg->src.port < seg->dst.port;
