@@ -21,7 +21,7 @@ SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover
 MODULES = capture decode conn tcpsm detect cluster summary spool analysis report_text report_json metrics
 OBJ     = $(MODULES:%=build/%.o)
 SAN_OBJ = $(MODULES:%=build/san/%.o)
-UNITS   = check_decode check_conn check_tcpsm check_detect check_spool check_metrics
+UNITS   = check_decode check_conn check_tcpsm check_detect check_spool check_metrics check_report
 
 all: rstscope
 

@@ -246,6 +246,8 @@ uint32_t crec_off(struct conn_table *t, struct crec *r, int64_t ts);
 /* ns to the nearest µs, halves away from zero (no overflow). */
 static inline int64_t ns_to_us(int64_t ns)
 {
+        if (ns >= 0 && ns <= INT64_MAX - 500)   /* packet times: unsigned, cheaper */
+                return (int64_t)(((uint64_t)ns + 500) / 1000);
         return ns / 1000 + (ns % 1000 >= 500) - (ns % 1000 <= -500);
 }
 

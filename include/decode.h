@@ -39,7 +39,9 @@ struct segment {
         uint32_t tsval, tsecr;  /* timestamps option values */
         uint32_t payload;       /* TCP payload bytes on the wire (from IP length) */
         uint32_t ip_len;        /* IP datagram length on the wire, bytes */
-        uint64_t hash;          /* hash of the captured IP+TCP header bytes (duplicates) */
+        uint32_t hash;          /* hash of the captured IP+TCP header bytes (duplicates) */
+        uint32_t tuple_hash;    /* conn_tuple_hash of src and dst, 0 = not computed
+                                   (decode_frame leaves it 0) */
 };
 
 /* What became of a frame.  Everything after DEC_FRAGMENT is an error kind

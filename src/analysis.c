@@ -296,8 +296,9 @@ void analysis_packet(struct analysis *a, struct input *in, int64_t ts, const uin
         if (dr != DEC_TCP)
                 return;
         in->tcp_packets++;
-        if (a->cfg.shard_n &&
-            conn_tuple_hash(&seg->src, &seg->dst) % a->cfg.shard_n != a->cfg.shard_i) {
+        /* here rather than in the table: the reading thread has time to spare */
+        seg->tuple_hash = (uint32_t)conn_tuple_hash(&seg->src, &seg->dst);
+        if (a->cfg.shard_n && seg->tuple_hash % a->cfg.shard_n != a->cfg.shard_i) {
                 a->skipped_shard++;
                 return;
         }

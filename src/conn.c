@@ -396,9 +396,15 @@ static int side_is(const struct conn_table *t, const struct crec *c, int side,
         return c->ip4[0] && memcmp(aat(t, c->ip4[0])->a[side], e->addr, 16) == 0;
 }
 
+/* seg's tuple hash, computed here unless the reading thread did */
+static uint32_t seg_tuple_hash(const struct segment *seg)
+{
+        return seg->tuple_hash ? seg->tuple_hash : (uint32_t)conn_tuple_hash(&seg->src, &seg->dst);
+}
+
 struct crec *conn_table_find(struct conn_table *t, const struct segment *seg, int *dir)
 {
-        uint32_t h = (uint32_t)conn_tuple_hash(&seg->src, &seg->dst);
+        uint32_t h = seg_tuple_hash(seg);
 
         for (uint32_t i = t->buckets[h & (t->nbuckets - 1)]; i; i = at(t, i)->hnext) {
                 struct crec *c = at(t, i);
@@ -475,7 +481,7 @@ struct crec *conn_table_insert(struct conn_table *t, const struct segment *seg)
         c->first = seg->ts;
         c->t[T_LAST] = c->t[T_END] = 1;
         c->s[CLIENT].wscale = c->s[SERVER].wscale = 0xff;
-        head = &t->buckets[(uint32_t)conn_tuple_hash(&seg->src, &seg->dst) & (t->nbuckets - 1)];
+        head = &t->buckets[seg_tuple_hash(seg) & (t->nbuckets - 1)];
         c->hnext = *head;
         *head = i;
         c->lclass = LC_HALFOPEN;

@@ -196,7 +196,8 @@ static enum dec_result dec_tcp(struct frame f, uint32_t iplen, struct segment *s
          * the fixed header is what the analysis needs */
         optcap = (f.cap < hlen ? f.cap : hlen) - 20;
         dec_tcp_options(f.p + 20, optcap, seg);
-        seg->hash = seg_hash(f.ip, f.p, optcap, seg);
+        seg->hash = (uint32_t)seg_hash(f.ip, f.p, optcap, seg);
+        seg->tuple_hash = 0;
         return DEC_TCP;
 }
 

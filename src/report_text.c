@@ -17,19 +17,80 @@ static const char *const close_names[5] = {
         "client FIN", "client RST", "server FIN", "server RST", "none",
 };
 
+/* Dotted quad of a[0..3] at q; returns the end (not terminated). */
+static char *put_quad(char *q, const uint8_t *a)
+{
+        for (int i = 0; i < 4; i++) {
+                unsigned v = a[i];
+                if (v >= 100)
+                        *q++ = (char)('0' + v / 100);
+                if (v >= 10)
+                        *q++ = (char)('0' + v / 10 % 10);
+                *q++ = (char)('0' + v % 10);
+                if (i < 3)
+                        *q++ = '.';
+        }
+        return q;
+}
+
+/* inet_ntop(AF_INET6) without stdio (it formats each group with sprintf):
+ * RFC 5952 text as glibc writes it, the first longest run of two or more
+ * zero groups as "::", IPv4-mapped and -compatible addresses with a
+ * dotted quad.  buf has room for 46 bytes. */
+static void put_ip6(char *q, const uint8_t *a)
+{
+        static const char hex[] = "0123456789abcdef";
+        unsigned w[8];
+        int best = -1, blen = 0, cur = -1, clen = 0;
+
+        for (int i = 0; i < 8; i++) {
+                w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+                if (w[i] == 0) {
+                        if (cur < 0)
+                                cur = i, clen = 0;
+                        if (++clen > blen)
+                                best = cur, blen = clen;
+                } else {
+                        cur = -1;
+                }
+        }
+        if (blen < 2)
+                best = -1;
+        for (int i = 0; i < 8; i++) {
+                if (best >= 0 && i >= best && i < best + blen) {
+                        if (i == best)
+                                *q++ = ':';
+                        continue;
+                }
+                if (i)
+                        *q++ = ':';
+                if (i == 6 && best == 0 &&
+                    (blen == 6 || (blen == 7 && w[7] != 1) || (blen == 5 && w[5] == 0xffff))) {
+                        q = put_quad(q, a + 12);
+                        *q = '\0';
+                        return;
+                }
+                for (int s = 12, lead = 1; s >= 0; s -= 4) {
+                        unsigned d = w[i] >> s & 15;
+                        if (d || !lead || s == 0) {
+                                *q++ = hex[d];
+                                lead = 0;
+                        }
+                }
+        }
+        if (best >= 0 && best + blen == 8)
+                *q++ = ':';
+        *q = '\0';
+}
+
 const char *report_ip(int family, const struct endpoint *e, char *buf, size_t len)
 {
-        if (family != 6 && len >= 16) {         /* dotted quad without stdio */
-                char *q = buf;
-                for (int i = 0; i < 4; i++) {
-                        unsigned v = e->addr[i];
-                        if (v >= 100)
-                                *q++ = (char)('0' + v / 100);
-                        if (v >= 10)
-                                *q++ = (char)('0' + v / 10 % 10);
-                        *q++ = (char)('0' + v % 10);
-                        *q++ = i < 3 ? '.' : '\0';
-                }
+        if (family != 6 && len >= 16) {         /* without stdio */
+                *put_quad(buf, e->addr) = '\0';
+                return buf;
+        }
+        if (family == 6 && len >= 46) {
+                put_ip6(buf, e->addr);
                 return buf;
         }
         if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, e->addr, buf, (socklen_t)len))

@@ -201,8 +201,10 @@ static void count_state(struct summary *s, const struct conn *c)
         const char *st = tcpsm_conn_state(c);
 
         for (size_t k = 0; k < SUM_NSTATES; k++)
-                if (strcmp(st, state_names[k]) == 0)
+                if (strcmp(st, state_names[k]) == 0) {
                         s->states[k]++;
+                        break;
+                }
         s->closes[tcpsm_close_index(c)]++;
 }
 

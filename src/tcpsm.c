@@ -691,7 +691,7 @@ void tcpsm_on_segment(struct tcpsm *sm, const struct segment *seg)
         now = crec_off(sm->table, c, seg->ts);
         /* the same IP packet twice within a moment: a capture copy (Linux
          * loopback, -i any), not a retransmission */
-        if (c->s[dir].pkts && (uint32_t)seg->hash == c->dup_hash) {
+        if (c->s[dir].pkts && seg->hash == c->dup_hash) {
                 int64_t dt = seg->ts - NS(c, c->t[T_LAST]);
                 if (dt >= -1000 && dt <= RS_DUP_WINDOW_NS + 1000) {
                         struct cext *x = ext(sm, c);
@@ -701,7 +701,7 @@ void tcpsm_on_segment(struct tcpsm *sm, const struct segment *seg)
                         return;
                 }
         }
-        c->dup_hash = (uint32_t)seg->hash;
+        c->dup_hash = seg->hash;
         conn_apply(sm, c, dir, seg, now);
         conn_touch_off(sm->table, c, now);
 }
