@@ -2,7 +2,7 @@
 # unit and end-to-end tests (also under ASan+UBSan), `make install` installs.
 PKG_CONFIG ?= pkg-config
 CC         ?= cc
-CFLAGS     ?= -O2 -g
+CFLAGS     ?= -O3 -g -flto=auto
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
