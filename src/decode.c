@@ -746,10 +746,17 @@ const char *decode_link_name(int dlt)
 enum dec_result decode_frame(int dlt, const uint8_t *p, uint32_t caplen,
                              uint32_t wirelen, struct segment *seg)
 {
-        const struct link_decoder *d = link_lookup(dlt);
+        const struct link_decoder *d;
         struct frame f = { p, caplen, wirelen < caplen ? caplen : wirelen, 0, NULL };
 
-        if (!d)
+        /* the usual frame, Ethernet II carrying IP, without the lookup and
+         * the walk over tags (what dec_ether would do for it) */
+        if (dlt == DLT_EN10MB && caplen >= 14 &&
+            (be16(p + 12) == 0x0800 || be16(p + 12) == 0x86dd)) {
+                skip(&f, 14);
+                return dec_ip(f, seg);
+        }
+        if (!(d = link_lookup(dlt)))
                 return DEC_ERR_LINK_BAD;
         return d->fn(f, seg);
 }

@@ -49,7 +49,12 @@ static const char *side_name(int s) { return s == CLIENT ? "client" : "server"; 
 struct jb {
         char *p, *end;
         int full;               /* the buffer was too small */
+        uint64_t sec;           /* the whole seconds put_usec wrote last, */
+        uint8_t slen;           /*   and their digits: a record's times mostly */
+        char stxt[23];          /*   share them */
 };
+
+#define JB_INIT(buf, len) { .p = (buf), .end = (buf) + (len), .sec = UINT64_MAX }
 
 static void put_raw(struct jb *b, const char *s, size_t n)
 {
@@ -68,9 +73,10 @@ static const char digits2[201] =
         "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
         "8081828384858687888990919293949596979899";
 
-static void put_u64(struct jb *b, uint64_t v)
+/* The decimal digits of v, ending at end; returns where they start. */
+static char *fmt_u64(char *end, uint64_t v)
 {
-        char t[24], *q = t + sizeof t;
+        char *q = end;
 
         while (v >= 100) {
                 q -= 2;
@@ -83,7 +89,46 @@ static void put_u64(struct jb *b, uint64_t v)
         } else {
                 *--q = (char)('0' + v);
         }
-        put_raw(b, q, (size_t)(t + sizeof t - q));
+        return q;
+}
+
+static size_t ndigits(uint64_t v)
+{
+        size_t n = 1;
+
+        for (; v >= 10000; v /= 10000)
+                n += 4;
+        return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/* v in decimal, written in place (no copy: a record is mostly numbers) */
+static void put_u64(struct jb *b, uint64_t v)
+{
+        size_t n = ndigits(v);
+
+        if ((size_t)(b->end - b->p) < n) {
+                b->full = 1;
+                return;
+        }
+        fmt_u64(b->p + n, v);
+        b->p += n;
+}
+
+/* Whole seconds of a time, from the record's last ones when the same. */
+static void put_secs(struct jb *b, uint64_t s)
+{
+        if (s != b->sec) {
+                char *q = fmt_u64(b->stxt + sizeof b->stxt, s);
+                b->slen = (uint8_t)(b->stxt + sizeof b->stxt - q);
+                memmove(b->stxt, q, b->slen);
+                b->sec = s;
+        }
+        if ((size_t)(b->end - b->p) >= sizeof b->stxt) {        /* a fixed-size copy */
+                memcpy(b->p, b->stxt, sizeof b->stxt);
+                b->p += b->slen;
+        } else {
+                put_raw(b, b->stxt, b->slen);
+        }
 }
 
 /* A string of rstscope's own (names, addresses, history letters): none
@@ -149,7 +194,7 @@ static void put_usec(struct jb *b, int64_t us)
                 uint32_t frac = (uint32_t)(a % 1000000);
                 int n = 7;
 
-                put_u64(b, a / 1000000);
+                put_secs(b, a / 1000000);
                 if (!frac) {
                         LIT(b, ".0");
                         return;
@@ -308,7 +353,7 @@ static size_t jb_done(struct jb *b, char *buf)
 size_t report_json_conn(const struct conn *c, const struct det_result *d, int flags_only,
                         int with_type, char *buf, size_t len)
 {
-        struct jb b = { buf, buf + len, 0 };
+        struct jb b = JB_INIT(buf, len);
         struct close_info ci;
         char hist[RS_HISTORY_MAX + 4];
         int64_t rtt = tcpsm_rtt_ns(c);
@@ -404,7 +449,7 @@ size_t report_json_conn(const struct conn *c, const struct det_result *d, int fl
 
 size_t report_json_finding(const struct conn *c, const struct finding *f, char *buf, size_t len)
 {
-        struct jb b = { buf, buf + len, 0 };
+        struct jb b = JB_INIT(buf, len);
 
         LIT(&b, "{");
         put_finding_fields(&b, f);
