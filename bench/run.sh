@@ -7,7 +7,8 @@
 # the baseline) and `rstscope --format json FILE > /dev/null`, BENCH_RUNS
 # times each (default 3), under /usr/bin/time -f '%e %M'.  Time is the best
 # run (wall clock measured around each run with nanosecond resolution,
-# since %e only has 10 ms), memory the largest peak RSS seen.
+# since %e only has 10 ms), memory the largest peak RSS seen.  On full-10M
+# it also runs `rstscope --threads 1` (what the second thread gains).
 #
 # Environment: BENCH_QUICK=1 only the 1 M capture; BENCH_RUNS=N;
 # BENCH_RSTSCOPE, BENCH_GEN, BENCH_BARE, BENCH_DATA override the paths;
@@ -123,6 +124,11 @@ for c in "${CAPTURES[@]}"; do
         r_s=$BEST r_rss=$RSS r_rc=$RC
         RSS_RST[$name]=$r_rss
         rows+=("$name $(truth "$name" packets) $(stat -c %s "$pcap") $(truth "$name" connections) $(truth "$name" open_max) $b_s $b_rss $r_s $r_rss $r_rc")
+        if [ "$name" = full-10M ]; then         # the same with one thread
+                echo "running $name with --threads 1 ..." >&2
+                measure "rstscope --threads 1 $name" "$RST" --threads 1 --format json "$pcap"
+                T1="$name $(truth "$name" packets) $b_s $BEST"
+        fi
 done
 
 echo "results (best of $RUNS runs; rstscope --format json FILE > /dev/null):"
@@ -145,6 +151,10 @@ BEGIN {
 echo "  ratio = rstscope rate / bare-loop rate; RSS = peak resident set (MiB);"
 echo "  B/conn = (rstscope RSS - bare RSS) / connections in the capture;"
 echo "  B/open = the same per connection open at once (generator's maximum)."
+if [ -n "${T1:-}" ]; then
+        echo "$T1" | awk '{ printf "%s with --threads 1: %.2fM p/s, ratio %.3f (one thread reads, decodes and tracks)\n",
+                            $1, $2 / $4 / 1e6, $3 / $4 }'
+fi
 if [ -n "${RSS_RST[full-1M]:-}" ] && [ -n "${RSS_RST[full-10M]:-}" ]; then
         awk -v a="${RSS_RST[full-10M]}" -v b="${RSS_RST[full-1M]}" 'BEGIN {
                 printf "length independence: RSS(full-10M) / RSS(full-1M) = %.2f (same concurrency: should be ~1.0)\n", a / b }'
