@@ -205,7 +205,12 @@ static void put_usec(struct jb *b, int64_t us)
                 memcpy(t + 5, digits2 + frac % 100 * 2, 2);
                 while (t[n - 1] == '0')
                         n--;
-                put_raw(b, t, (size_t)n);
+                if ((size_t)(b->end - b->p) >= sizeof t) {     /* a fixed-size copy */
+                        memcpy(b->p, t, sizeof t);
+                        b->p += n;
+                } else {
+                        put_raw(b, t, (size_t)n);
+                }
         }
 }
 
