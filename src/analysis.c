@@ -12,11 +12,13 @@
  * machine, detectors, summary, records): decoded segments go to it in
  * batches, in capture order, so the output is the same as with one
  * thread. */
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "analysis.h"
 #include "decode.h"
@@ -68,9 +70,12 @@ struct analysis {
         int64_t sm_now;                 /* time of the segment being applied, ns */
         int64_t swept;                  /* last expiry sweep */
         int any;                        /* a TCP segment was applied */
-        int err;                        /* output or memory error */
+        int err;                        /* an ERR_* below */
+        int err_no;                     /*   and the errno with it */
         uint64_t json_records;          /* JSON: records written so far */
-        char row[RS_JSON_RECORD_MAX];   /* a text row or a JSON record */
+        char row[RS_JSON_RECORD_MAX];   /* a text row */
+        char *obuf;                     /* JSON, JSON Lines: records are made here and */
+        size_t oused;                   /*   written RS_WRITE_BUFFER bytes at a time */
 };
 
 /* "SYN/FIN/RST only" is judged on what was seen so far: records are made
@@ -82,6 +87,60 @@ static int flags_only(const struct analysis *a)
         return a->sm.st.segments > 0 && a->sm.st.flagless == 0;
 }
 
+_Static_assert(RS_WRITE_BUFFER > RS_JSON_RECORD_MAX + 2, "a record fits the records buffer");
+
+enum { ERR_NONE, ERR_WRITE, ERR_SPOOL, ERR_RECORD };
+
+/* Remember the first error (with errno as it is now). */
+static void fail(struct analysis *a, int kind)
+{
+        if (!a->err) {
+                a->err = kind;
+                a->err_no = errno;
+        }
+}
+
+/* Write out the records made so far: straight to the file descriptor
+ * (after what stdio holds), not copied once more through stdio's buffer. */
+static void out_flush(struct analysis *a)
+{
+        const char *p = a->obuf;
+        size_t n = a->oused;
+        int fd = fileno(a->out);
+
+        a->oused = 0;
+        if (!n)
+                return;
+        if (fd < 0) {                   /* a stream without a descriptor */
+                if (fwrite(p, 1, n, a->out) != n)
+                        fail(a, ERR_WRITE);
+                return;
+        }
+        if (fflush(a->out) != 0) {
+                fail(a, ERR_WRITE);
+                return;
+        }
+        while (n) {
+                ssize_t w = write(fd, p, n);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0) {
+                        fail(a, ERR_WRITE);
+                        return;
+                }
+                p += w;
+                n -= (size_t)w;
+        }
+}
+
+/* Where the next record goes: room for RS_JSON_RECORD_MAX + 2 bytes. */
+static char *out_room(struct analysis *a)
+{
+        if (RS_WRITE_BUFFER - a->oused < RS_JSON_RECORD_MAX + 2)
+                out_flush(a);
+        return a->obuf + a->oused;
+}
+
 /* One finished connection, from the detectors to its record. */
 static void finish_conn(struct analysis *a, const struct conn *c, int64_t capture_end,
                         int fonly)
@@ -90,6 +149,7 @@ static void finish_conn(struct analysis *a, const struct conn *c, int64_t captur
                               .capture_end = capture_end };
         struct det_result dr;
         size_t n;
+        char *p;
 
         detect_conn(c, &d, &dr);
         summary_add(&a->sum, c, &dr);
@@ -97,35 +157,42 @@ static void finish_conn(struct analysis *a, const struct conn *c, int64_t captur
                 a->cfg.on_conn(a->cfg.on_conn_ctx, c, &dr);
         switch (a->cfg.format) {
         case FMT_JSONL:         /* the record, then each finding on its own line */
-                n = report_json_conn(c, &dr, d.flags_only, 1, a->row, sizeof a->row - 1);
-                for (int i = 0; ; i++) {
+                for (int i = 0; i <= dr.n; i++) {
+                        p = out_room(a);
+                        n = i == 0 ? report_json_conn(c, &dr, d.flags_only, 1, p, RS_JSON_RECORD_MAX - 1)
+                                   : report_json_finding(c, &dr.f[i - 1], p, RS_JSON_RECORD_MAX - 1);
                         if (!n) {
-                                a->err = 1;
+                                fail(a, ERR_RECORD);
                                 break;
                         }
-                        a->row[n++] = '\n';
-                        if (fwrite(a->row, 1, n, a->out) != n)
-                                a->err = 1;
-                        if (i == dr.n)
-                                break;
-                        n = report_json_finding(c, &dr.f[i], a->row, sizeof a->row - 1);
+                        p[n++] = '\n';
+                        a->oused += n;
                 }
-                if (a->cfg.flush_each && fflush(a->out) != 0)
-                        a->err = 1;
+                if (a->cfg.flush_each) {
+                        out_flush(a);
+                        if (fflush(a->out) != 0)
+                                fail(a, ERR_WRITE);
+                }
                 break;
         case FMT_JSON:          /* streamed into the document's connections array */
-                n = report_json_conn(c, &dr, d.flags_only, 0, a->row, sizeof a->row);
                 if (!a->json_records++)
-                        report_json_open(a->out);
-                else
-                        fputs(",\n", a->out);
-                if (!n || fwrite(a->row, 1, n, a->out) != n)
-                        a->err = 1;
+                        report_json_open(a->out);       /* (nothing is buffered yet) */
+                p = out_room(a);
+                if (a->json_records > 1) {
+                        memcpy(p, ",\n", 2);
+                        p += 2;
+                        a->oused += 2;
+                }
+                if (!(n = report_json_conn(c, &dr, d.flags_only, 0, p, RS_JSON_RECORD_MAX)))
+                        fail(a, ERR_RECORD);
+                a->oused += n;
+                if (a->cfg.flush_each)
+                        out_flush(a);
                 break;
         case FMT_TEXT:
                 n = report_text_row(c, a->cfg.verbose, d.flags_only, a->row, sizeof a->row);
                 if (spool_add(a->spool, c->id, a->row, n) < 0)
-                        a->err = 1;
+                        fail(a, ERR_SPOOL);
                 break;
         }
 }
@@ -270,6 +337,10 @@ struct analysis *analysis_create(const struct rs_config *cfg, FILE *out)
                 return NULL;
         a->cfg = *cfg;
         a->out = out;
+        if (cfg->format != FMT_TEXT && !(a->obuf = malloc(RS_WRITE_BUFFER))) {
+                free(a);
+                return NULL;
+        }
         a->spool = spool_create(cfg->spool_mem);
         summary_init(&a->sum, &so);
         if (tcpsm_init(&a->sm, &cfg->lim, on_finish, a) < 0 || !a->spool) {
@@ -355,34 +426,47 @@ int analysis_end(struct analysis *a, const struct capture *cap)
         worker_finish(a);
         a->sm_now = a->now;
         conn_table_flush(a->sm.table);
+        if (a->obuf)
+                out_flush(a);
         rep.flags_only = flags_only(a);
         rep.evicted = conn_table_evicted(a->sm.table);
-        if (summary_finish(&a->sum) < 0 || a->sum.oom || a->err) {
-                fprintf(stderr, "rstscope: %s\n", a->err ? "cannot write or spool the records" :
-                        "out of memory while summarising");
-                if (a->err)
-                        return -1;
+        if (a->err) {
+                const char *tmp = getenv("TMPDIR");
+                if (a->err == ERR_SPOOL)
+                        fprintf(stderr, "rstscope: cannot sort the records through a temporary file "
+                                "in %s: %s\n", tmp && *tmp ? tmp : "/tmp", strerror(a->err_no));
+                else if (a->err == ERR_RECORD)
+                        fprintf(stderr, "rstscope: a record is longer than %d bytes\n",
+                                RS_JSON_RECORD_MAX);
+                else
+                        fprintf(stderr, "rstscope: cannot write output: %s\n", strerror(a->err_no));
+                return -1;
         }
+        if (summary_finish(&a->sum) < 0 || a->sum.oom)
+                fprintf(stderr, "rstscope: out of memory while summarising\n");
         switch (a->cfg.format) {
         case FMT_JSONL:
                 if (report_jsonl_end(a->out, &rep) < 0)
-                        return -1;
+                        goto fail;
                 break;
         case FMT_JSON:
                 if (!a->json_records)
                         report_json_open(a->out);
                 if (report_json_close(a->out, &rep) < 0)
-                        return -1;
+                        goto fail;
                 break;
         case FMT_TEXT:
                 report_text_head(a->out, &rep);
                 if (spool_write(a->spool, a->out, "\n") < 0)
-                        return -1;
+                        goto fail;
                 if (a->sum.nconns)
                         fputc('\n', a->out);
                 break;
         }
         return 0;
+fail:
+        fprintf(stderr, "rstscope: cannot write output: %s\n", strerror(errno));
+        return -1;
 }
 
 const struct summary *analysis_summary(const struct analysis *a)
@@ -403,5 +487,6 @@ void analysis_destroy(struct analysis *a)
         tcpsm_free(&a->sm);
         spool_destroy(a->spool);
         summary_free(&a->sum);
+        free(a->obuf);
         free(a);
 }

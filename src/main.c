@@ -604,7 +604,8 @@ int main(int argc, char **argv)
         }
         rc = analysis_end(an, &cap) < 0 ? EXIT_INTERNAL : EXIT_OK;
         if (fflush(stdout) != 0 || ferror(stdout)) {
-                fprintf(stderr, "rstscope: cannot write output: %s\n", strerror(errno));
+                if (rc == EXIT_OK)      /* (else analysis_end said why) */
+                        fprintf(stderr, "rstscope: cannot write output: %s\n", strerror(errno));
                 rc = EXIT_INTERNAL;
         }
         if (analysis_incomplete(an))
