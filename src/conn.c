@@ -104,16 +104,17 @@ static uint64_t ep_hash(const struct endpoint *e)
         uint64_t w[2];
 
         memcpy(w, e->addr, 16);
-        return fmix64(w[0] ^ (w[1] * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)e->port << 32);
+        return w[0] * 0x9e3779b97f4a7c15ULL + w[1] * 0xc2b2ae3d27d4eb4fULL +
+               (uint64_t)e->port * 0x165667b19e3779f9ULL;
 }
 
-/* Each endpoint hashed on its own, the two combined in order of their
- * hashes: no comparison of addresses. */
+/* Each endpoint's words multiplied and added, the two combined in order
+ * of those values (no comparison of addresses), then mixed once. */
 uint64_t conn_tuple_hash(const struct endpoint *a, const struct endpoint *b)
 {
         uint64_t x = ep_hash(a), y = ep_hash(b), lo = x < y ? x : y, hi = x < y ? y : x;
 
-        return fmix64(lo ^ (hi * 0x165667b19e3779f9ULL + 0x27d4eb2f165667c5ULL));
+        return fmix64(lo * 0xff51afd7ed558ccdULL + hi);
 }
 
 int conn_ep_eq(const struct endpoint *a, const struct endpoint *b)

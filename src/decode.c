@@ -147,23 +147,26 @@ static uint64_t mix_bytes(uint64_t h, const uint8_t *p, uint32_t n)
 static uint64_t seg_hash(const uint8_t *ip, const uint8_t *tcp, uint32_t optlen,
                          const struct segment *seg)
 {
-        uint64_t h = mix(0x9e3779b97f4a7c15ULL, load64(ip));    /* v4: up to the
+        /* the words multiplied by odd constants and added (independent
+         * multiplications), then mixed once */
+        uint64_t h = load64(ip) * 0x9e3779b97f4a7c15ULL;       /* v4: up to the
                                            fragment field, v6: flow, length, hop limit */
         uint32_t fixed = 40;
 
         if ((ip[0] >> 4) == 4) {
-                h = mix(h, load32(ip + 8));     /* TTL, protocol, checksum */
+                h += load32(ip + 8) * 0xc2b2ae3d27d4eb4fULL;    /* TTL, protocol, checksum */
                 fixed = 20;
         }
         if ((uint32_t)(tcp - ip) > fixed)       /* IPv4 options, IPv6 extension headers */
                 h = mix_bytes(h, ip + fixed, (uint32_t)(tcp - ip) - fixed);
-        h = mix(h, load64(tcp));                /* ports, seq */
-        h = mix(h, load64(tcp + 8));            /* ack, offset, flags, window */
-        h = mix(h, load32(tcp + 16) | (uint64_t)optlen << 32);  /* checksum, urgent */
+        h += load64(tcp) * 0x165667b19e3779f9ULL;               /* ports, seq */
+        h += load64(tcp + 8) * 0xff51afd7ed558ccdULL;           /* ack, offset, flags, window */
+        h += (load32(tcp + 16) | (uint64_t)optlen << 32) * 0xc4ceb9fe1a85ec53ULL;
         if (optlen == 12 && seg->has_ts && tcp[20] == 1 && tcp[21] == 1)
-                h = mix(h, (uint64_t)seg->tsval << 32 | seg->tsecr);
+                h += ((uint64_t)seg->tsval << 32 | seg->tsecr) * 0x27d4eb2f165667c5ULL;
         else if (optlen)
                 h = mix_bytes(h, tcp + 20, optlen);
+        h = (h ^ (h >> 33)) * 0xff51afd7ed558ccdULL;
         return h ^ (h >> 29);
 }
 
