@@ -450,8 +450,57 @@ static enum dec_result dec_ipv6(struct frame f, struct segment *seg)
         }
 }
 
+/* The usual datagram in one step: IPv4 (not a fragment, length within the
+ * frame) or IPv6 (no extension header, payload length set and within the
+ * frame) carrying TCP.  The result is what dec_ipv4/dec_ipv6 and
+ * dec_proto would give; DEC_NRESULTS when the datagram is anything else
+ * (they then take it, with all their checks). */
+static enum dec_result dec_ip_tcp(const struct frame *f, struct segment *seg)
+{
+        const uint8_t *p = f->p;
+        uint32_t hlen, tot;
+
+        if (f->cap >= 20 && (p[0] >> 4) == 4) {
+                hlen = (uint32_t)(p[0] & 0x0f) * 4;
+                tot = be16(p + 2);
+                if (hlen < 20 || f->cap < hlen || tot < hlen || tot > f->wire || p[9] != 6 ||
+                    (be16(p + 6) & 0x3fff))
+                        return DEC_NRESULTS;
+                seg->family = 4;
+                memset(seg->src.addr, 0, 16);
+                memset(seg->dst.addr, 0, 16);
+                memcpy(seg->src.addr, p + 12, 4);
+                memcpy(seg->dst.addr, p + 16, 4);
+                seg->ip_len = tot;
+                seg->fragment = 0;
+                {
+                        struct frame t = { p + hlen, f->cap - hlen, f->wire - hlen, f->depth, p };
+                        return dec_tcp(t, tot - hlen, seg);
+                }
+        }
+        if (f->cap >= 40 && f->wire >= 40 && (p[0] >> 4) == 6 && p[6] == 6) {
+                tot = be16(p + 4);
+                if (tot == 0 || tot > f->wire - 40)
+                        return DEC_NRESULTS;
+                seg->family = 6;
+                memcpy(seg->src.addr, p + 8, 16);
+                memcpy(seg->dst.addr, p + 24, 16);
+                seg->ip_len = tot + 40;
+                seg->fragment = 0;
+                {
+                        struct frame t = { p + 40, f->cap - 40, f->wire - 40, f->depth, p };
+                        return dec_tcp(t, tot, seg);
+                }
+        }
+        return DEC_NRESULTS;
+}
+
 static enum dec_result dec_ip(struct frame f, struct segment *seg)
 {
+        enum dec_result r = dec_ip_tcp(&f, seg);
+
+        if (r != DEC_NRESULTS)
+                return r;
         if (f.cap < 1)
                 return DEC_ERR_IP_TRUNC;
         switch (f.p[0] >> 4) {
