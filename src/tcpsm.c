@@ -551,6 +551,38 @@ static void note_after_close(struct tcpsm *sm, struct crec *c, int dir, uint32_t
         }
 }
 
+/* The usual segment of an established connection, applied in one step:
+ * an ACK, with or without payload, in order and contiguous, that changes
+ * no state, records no history letter and needs no extension.  Returns 0
+ * (nothing changed) for anything else; conn_apply below then takes it.
+ * What it does is exactly what conn_apply would do with such a segment. */
+static int conn_apply_plain(struct crec *c, int dir, const struct segment *seg, uint32_t now)
+{
+        struct cside *me = &c->s[dir], *peer = &c->s[!dir];
+        uint32_t end = seg->seq + seg->payload;
+        int32_t dack = seq_delta(seg->ack, peer->ack_seq);
+
+        if ((seg->flags & (TH_SYN | TH_FIN | TH_RST | TH_ACK)) != TH_ACK ||
+            me->state != ST_ESTABLISHED || peer->state != ST_ESTABLISHED ||
+            ((me->bits | peer->bits) & CS_DID_CLOSE) || !(me->bits & CS_DATA_INIT) ||
+            !(peer->bits & CS_DATA_INIT) || c->ext || c->close || seg->win == 0 ||
+            seg->seq != me->last_seq || seg->seq != me->data_seq || end < seg->seq ||
+            !(me->once & (seg->payload ? HIST_DATA : HIST_ACK)) ||
+            seq_gt(seg->ack, peer->data_seq) ||                 /* a content gap */
+            (dack > 0 && seg->ack < peer->ack_seq) ||           /* an ack wrap */
+            (c->t[T_SYNACK] && !c->t[T_EST] && !(c->s[CLIENT].bits & CS_EST_INFERRED)))
+                return 0;
+        me->pkts++;
+        c->t[T_END] = now;
+        if (dack > 0 && !(seg->ack == 0 && dack > SEQ_TOO_FAR))
+                peer->ack_seq = seg->ack;
+        if (seg->payload) {
+                me->data_seq = me->last_seq = end;
+                c->t[T_DATA + dir] = now;
+        }
+        return 1;
+}
+
 /* Apply seg, sent by side dir, to c (Zeek's TCPSessionAdapter::Process);
  * now is seg's time as an offset of c. */
 static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct segment *seg,
@@ -564,6 +596,8 @@ static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct s
         int32_t d;
         int keepalive, rexmit = 0;
 
+        if (conn_apply_plain(c, dir, seg, now))
+                return;
         if (f & TH_RST)
                 seglen -= seg->payload; /* RST payload is diagnostic text, not data */
         one_past = seg->seq + seglen;
