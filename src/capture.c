@@ -348,7 +348,7 @@ int capture_next(struct capture *c, struct packet *pkt)
                 input_advance(in);
                 if (in->done)
                         heap_pop(c);
-                else
+                else if (c->nheap > 1)  /* one input: nothing to reorder */
                         heap_down(c, 0);
         }
         capture_open_due(c);
