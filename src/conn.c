@@ -27,10 +27,9 @@ struct addr6 {
         uint8_t a[2][16];               /* [CLIENT], [SERVER] */
 };
 
-union slot {
+union slot {                            /* (a free slot holds the next free index) */
         struct crec r;
         struct cext x;
-        uint32_t next_free;             /* while free */
 };
 
 _Static_assert(sizeof(struct cext) <= sizeof(struct crec), "an extension fits a record's slot");
@@ -162,6 +161,20 @@ static void pool_free(struct pool *p, uint32_t i, size_t size)
         p->live--;
 }
 
+/* The slot at *idx; when *idx is 0, a new one with its first zero bytes
+ * cleared, its index stored in *idx.  NULL when out of memory. */
+static void *pool_get(struct pool *p, uint32_t *idx, size_t size, size_t zero)
+{
+        if (!*idx) {
+                uint32_t i = pool_alloc(p, size);
+                if (!i)
+                        return NULL;
+                memset(pool_at(p, i, size), 0, zero);
+                *idx = i;
+        }
+        return pool_at(p, *idx, size);
+}
+
 static void pool_destroy(struct pool *p)
 {
         for (uint32_t k = 0; k < p->nchunks; k++)
@@ -171,17 +184,9 @@ static void pool_destroy(struct pool *p)
 
 struct cext *conn_ext(struct conn_table *t, struct crec *r)
 {
-        uint32_t i;
-        struct cext *x;
+        union slot *u = pool_get(&t->recs, &r->ext, sizeof *u, sizeof u->x);
 
-        if (r->ext)
-                return xat(t, r->ext);
-        if (!(i = pool_alloc(&t->recs, sizeof(union slot))))
-                return NULL;
-        x = xat(t, i);
-        memset(x, 0, sizeof *x);
-        r->ext = i;
-        return x;
+        return u ? &u->x : NULL;
 }
 
 struct cext *conn_ext_get(const struct conn_table *t, const struct crec *r)
@@ -191,17 +196,7 @@ struct cext *conn_ext_get(const struct conn_table *t, const struct crec *r)
 
 struct cclose *conn_close(struct conn_table *t, struct crec *r)
 {
-        uint32_t i;
-        struct cclose *x;
-
-        if (r->close)
-                return cat(t, r->close);
-        if (!(i = pool_alloc(&t->closes, sizeof(struct cclose))))
-                return NULL;
-        x = cat(t, i);
-        memset(x, 0, sizeof *x);
-        r->close = i;
-        return x;
+        return pool_get(&t->closes, &r->close, sizeof(struct cclose), sizeof(struct cclose));
 }
 
 struct cclose *conn_close_get(const struct conn_table *t, const struct crec *r)
