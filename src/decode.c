@@ -345,6 +345,28 @@ static enum dec_result dec_proto(struct frame f, uint8_t proto, uint32_t iplen,
         }
 }
 
+/* The IP layer's part of seg, from the IPv4 header at p. */
+static void seg_ipv4(struct segment *seg, const uint8_t *p, uint32_t tot, int fragment)
+{
+        seg->family = 4;
+        memset(seg->src.addr, 0, 16);
+        memset(seg->dst.addr, 0, 16);
+        memcpy(seg->src.addr, p + 12, 4);
+        memcpy(seg->dst.addr, p + 16, 4);
+        seg->ip_len = tot;
+        seg->fragment = (uint8_t)fragment;
+}
+
+/* The same from the IPv6 header at p, payload length plen. */
+static void seg_ipv6(struct segment *seg, const uint8_t *p, uint32_t plen)
+{
+        seg->family = 6;
+        memcpy(seg->src.addr, p + 8, 16);
+        memcpy(seg->dst.addr, p + 24, 16);
+        seg->ip_len = plen + 40;
+        seg->fragment = 0;
+}
+
 static enum dec_result dec_ipv4(struct frame f, struct segment *seg)
 {
         uint32_t hlen, tot;
@@ -372,13 +394,7 @@ static enum dec_result dec_ipv4(struct frame f, struct segment *seg)
         frag = be16(f.p + 6);
         if (frag & 0x1fff)                      /* non-first fragment: no TCP header */
                 return DEC_FRAGMENT;
-        seg->family = 4;
-        memset(seg->src.addr, 0, 16);
-        memset(seg->dst.addr, 0, 16);
-        memcpy(seg->src.addr, f.p + 12, 4);
-        memcpy(seg->dst.addr, f.p + 16, 4);
-        seg->ip_len = tot;
-        seg->fragment = (frag & 0x2000) != 0;
+        seg_ipv4(seg, f.p, tot, (frag & 0x2000) != 0);
         f.ip = f.p;
         {
                 uint8_t proto = f.p[9];
@@ -403,11 +419,7 @@ static enum dec_result dec_ipv6(struct frame f, struct segment *seg)
         jumbo_ok = plen == 0;                   /* jumbogram / BIG TCP: length from frame */
         if (jumbo_ok || plen > f.wire - 40)
                 plen = f.wire - 40;
-        seg->family = 6;
-        memcpy(seg->src.addr, f.p + 8, 16);
-        memcpy(seg->dst.addr, f.p + 24, 16);
-        seg->ip_len = plen + 40;
-        seg->fragment = 0;
+        seg_ipv6(seg, f.p, plen);
         skip(&f, 40);
         left = plen;
         /* extension headers (RFC 8200 4): each one advances, so the walk
@@ -466,13 +478,7 @@ static enum dec_result dec_ip_tcp(const struct frame *f, struct segment *seg)
                 if (hlen < 20 || f->cap < hlen || tot < hlen || tot > f->wire || p[9] != 6 ||
                     (be16(p + 6) & 0x3fff))
                         return DEC_NRESULTS;
-                seg->family = 4;
-                memset(seg->src.addr, 0, 16);
-                memset(seg->dst.addr, 0, 16);
-                memcpy(seg->src.addr, p + 12, 4);
-                memcpy(seg->dst.addr, p + 16, 4);
-                seg->ip_len = tot;
-                seg->fragment = 0;
+                seg_ipv4(seg, p, tot, 0);
                 {
                         struct frame t = { p + hlen, f->cap - hlen, f->wire - hlen, f->depth, p };
                         return dec_tcp(t, tot - hlen, seg);
@@ -482,11 +488,7 @@ static enum dec_result dec_ip_tcp(const struct frame *f, struct segment *seg)
                 tot = be16(p + 4);
                 if (tot == 0 || tot > f->wire - 40)
                         return DEC_NRESULTS;
-                seg->family = 6;
-                memcpy(seg->src.addr, p + 8, 16);
-                memcpy(seg->dst.addr, p + 24, 16);
-                seg->ip_len = tot + 40;
-                seg->fragment = 0;
+                seg_ipv6(seg, p, tot);
                 {
                         struct frame t = { p + 40, f->cap - 40, f->wire - 40, f->depth, p };
                         return dec_tcp(t, tot, seg);
