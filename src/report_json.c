@@ -72,6 +72,20 @@ static INLINE void put_raw(struct jb *b, const char *s, size_t n)
 
 #define LIT(b, s) put_raw((b), (s), sizeof(s) - 1)
 
+/* The first n bytes of s, an array of cap >= n bytes: the whole array is
+ * copied when there is room for it (a copy of constant size once inlined;
+ * what lands past n is overwritten by what follows, or lies past the
+ * record's end). */
+static INLINE void put_short(struct jb *b, const char *s, size_t cap, size_t n)
+{
+        if ((size_t)(b->end - b->p) >= cap) {
+                memcpy(b->p, s, cap);
+                b->p += n;
+        } else {
+                put_raw(b, s, n);
+        }
+}
+
 static const char digits2[201] =
         "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
         "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
@@ -127,12 +141,7 @@ static INLINE void put_secs(struct jb *b, uint64_t s)
                 memmove(b->stxt, q, b->slen);
                 b->sec = s;
         }
-        if ((size_t)(b->end - b->p) >= sizeof b->stxt) {        /* a fixed-size copy */
-                memcpy(b->p, b->stxt, sizeof b->stxt);
-                b->p += b->slen;
-        } else {
-                put_raw(b, b->stxt, b->slen);
-        }
+        put_short(b, b->stxt, sizeof b->stxt, b->slen);
 }
 
 /* A string of rstscope's own (names, addresses, history letters): none
@@ -209,12 +218,7 @@ static INLINE void put_usec(struct jb *b, int64_t us)
                 memcpy(t + 5, digits2 + frac % 100 * 2, 2);
                 while (t[n - 1] == '0')
                         n--;
-                if ((size_t)(b->end - b->p) >= sizeof t) {     /* a fixed-size copy */
-                        memcpy(b->p, t, sizeof t);
-                        b->p += n;
-                } else {
-                        put_raw(b, t, (size_t)n);
-                }
+                put_short(b, t, sizeof t, (size_t)n);
         }
 }
 
