@@ -27,7 +27,7 @@ struct rs_config {
         size_t spool_mem;               /* bytes of records kept in memory, RS_SPOOL_MEM */
         int flags_only_hint;            /* 1: SYN/FIN/RST only (by the capture filter), 0: full,
                                            -1: judge from the packets seen so far */
-        int threads;                    /* 2: a worker thread for finished connections */
+        int threads;                    /* 2: a worker thread tracks the connections */
         int flush_each;                 /* flush the output after every JSON Lines record (live) */
         /* called with every finished connection (live metrics), or NULL */
         void (*on_conn)(void *ctx, const struct conn *c, const struct det_result *d);

@@ -19,6 +19,8 @@ int spool_add(struct spool *sp, uint64_t key, const char *data, size_t len);
 /* Write every record in key order, separated by sep (not after the last);
  * returns the number of records or -1. */
 long long spool_write(struct spool *sp, FILE *out, const char *sep);
+/* The directory of the temporary file: $TMPDIR, else /tmp. */
+const char *spool_dir(void);
 /* Sorted runs written to the temporary file (before merging). */
 size_t spool_runs(const struct spool *sp);
 void spool_destroy(struct spool *sp);

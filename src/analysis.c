@@ -431,10 +431,9 @@ int analysis_end(struct analysis *a, const struct capture *cap)
         rep.flags_only = flags_only(a);
         rep.evicted = conn_table_evicted(a->sm.table);
         if (a->err) {
-                const char *tmp = getenv("TMPDIR");
                 if (a->err == ERR_SPOOL)
                         fprintf(stderr, "rstscope: cannot sort the records through a temporary file "
-                                "in %s: %s\n", tmp && *tmp ? tmp : "/tmp", strerror(a->err_no));
+                                "in %s: %s\n", spool_dir(), strerror(a->err_no));
                 else if (a->err == ERR_RECORD)
                         fprintf(stderr, "rstscope: a record is longer than %d bytes\n",
                                 RS_JSON_RECORD_MAX);

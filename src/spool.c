@@ -64,16 +64,20 @@ static int put_run_rec(struct spool *sp, uint64_t key, const char *data, size_t 
 
 /* An unnamed temporary file in $TMPDIR (tmpfile(3) always uses /tmp),
  * written through a large buffer: runs are megabytes, written once. */
-static FILE *temp_file(char **buf)
+const char *spool_dir(void)
 {
         const char *dir = getenv("TMPDIR");
+
+        return dir && *dir ? dir : "/tmp";
+}
+
+static FILE *temp_file(char **buf)
+{
         char path[4096];
         FILE *f;
         int fd;
 
-        if (!dir || !*dir)
-                dir = "/tmp";
-        if ((size_t)snprintf(path, sizeof path, "%s/rstscope-XXXXXX", dir) >= sizeof path ||
+        if ((size_t)snprintf(path, sizeof path, "%s/rstscope-XXXXXX", spool_dir()) >= sizeof path ||
             (fd = mkstemp(path)) < 0)
                 return NULL;
         unlink(path);
