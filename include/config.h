@@ -95,4 +95,10 @@
 #  define RS_WORKER_BATCHES     4     /* batches in flight (each ~352 KiB) */
 #endif
 
+#ifndef RS_PREFETCH_AHEAD
+#  define RS_PREFETCH_AHEAD     16    /* the worker asks for a segment's hash bucket
+                                         this many segments ahead, and for its
+                                         record half as many ahead */
+#endif
+
 #endif /* RS_CONFIG_H */

@@ -211,6 +211,11 @@ void conn_table_destroy(struct conn_table *t);
  * set to CLIENT when seg was sent by its client. */
 struct crec *conn_table_find(struct conn_table *t, const struct segment *seg, int *dir);
 
+/* A hint, ahead of conn_table_find(seg): stage 0 asks for seg's hash
+ * bucket to be brought into the cache, stage 1 (some segments later) for
+ * the record at the head of that bucket.  Reads nothing else. */
+void conn_table_prefetch(const struct conn_table *t, const struct segment *seg, int stage);
+
 /* A new zeroed record for seg's 5-tuple with client = seg->src; NULL when
  * out of memory.  Call conn_table_remove first for a reused 5-tuple. */
 struct crec *conn_table_insert(struct conn_table *t, const struct segment *seg);

@@ -20,6 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__x86_64__)
+#  include <immintrin.h>
+#endif
+
 #include "analysis.h"
 #include "decode.h"
 #include "detect.h"
@@ -232,8 +236,13 @@ static void *worker_main(void *arg)
                 w->head = (w->head + 1) % RS_WORKER_BATCHES;
                 w->queued--;
                 pthread_mutex_unlock(&w->lock);
-                for (size_t i = 0; i < b->n; i++)
+                for (size_t i = 0; i < b->n; i++) {
+                        if (i + RS_PREFETCH_AHEAD < b->n)
+                                conn_table_prefetch(a->sm.table, &b->s[i + RS_PREFETCH_AHEAD], 0);
+                        if (i + RS_PREFETCH_AHEAD / 2 < b->n)
+                                conn_table_prefetch(a->sm.table, &b->s[i + RS_PREFETCH_AHEAD / 2], 1);
                         apply(a, &b->s[i]);
+                }
                 b->n = 0;
                 pthread_mutex_lock(&w->lock);
                 w->idle[w->nidle++] = b;
@@ -244,9 +253,39 @@ static void *worker_main(void *arg)
         return NULL;
 }
 
+/* Copy a decoded segment into the batch being filled without reading the
+ * batch's cache lines first.  The worker read them last, so a plain store
+ * would have to fetch each line back from its core (measured: the reading
+ * thread's time doubled on full-10M); a streaming store writes around the
+ * cache, and the worker reads the batch in order, which the hardware
+ * prefetches.  Ordered before the hand-over by stream_fence(). */
+_Static_assert(sizeof(struct segment) % 8 == 0, "a segment is whole 8-byte words");
+
+static void seg_stream(struct segment *dst, const struct segment *src)
+{
+#if defined(__x86_64__)
+        long long *d = (long long *)(void *)dst;
+        long long w[sizeof *src / 8];
+
+        memcpy(w, src, sizeof w);
+        for (size_t k = 0; k < sizeof w / sizeof w[0]; k++)
+                _mm_stream_si64(d + k, w[k]);
+#else
+        *dst = *src;
+#endif
+}
+
+static void stream_fence(void)
+{
+#if defined(__x86_64__)
+        _mm_sfence();
+#endif
+}
+
 /* Queue the batch being filled; take an empty one unless stopping. */
 static void worker_submit(struct worker *w, int last)
 {
+        stream_fence();
         pthread_mutex_lock(&w->lock);
         if (w->cur->n) {
                 w->queue[(w->head + w->queued) % RS_WORKER_BATCHES] = w->cur;
@@ -355,7 +394,7 @@ struct analysis *analysis_create(const struct rs_config *cfg, FILE *out)
 void analysis_packet(struct analysis *a, struct input *in, int64_t ts, const uint8_t *data,
                      uint32_t caplen, uint32_t len)
 {
-        struct segment one, *seg = a->w ? &a->w->cur->s[a->w->cur->n] : &one;
+        struct segment one, *seg = &one;     /* (decoded here, in L1) */
         enum dec_result dr = decode_frame(in->linktype, data, caplen, len, seg);
 
         in->errors[dr]++;
@@ -378,9 +417,12 @@ void analysis_packet(struct analysis *a, struct input *in, int64_t ts, const uin
          * seen: connection times never run backwards, so no duration is
          * negative.  capture.c counts such records per input. */
         seg->ts = a->now;
-        if (!a->w)
+        if (!a->w) {
                 apply(a, seg);
-        else if (++a->w->cur->n == RS_WORKER_BATCH)
+                return;
+        }
+        seg_stream(&a->w->cur->s[a->w->cur->n], seg);
+        if (++a->w->cur->n == RS_WORKER_BATCH)
                 worker_submit(a->w, 0);
 }
 

@@ -419,6 +419,20 @@ struct crec *conn_table_find(struct conn_table *t, const struct segment *seg, in
         return NULL;
 }
 
+void conn_table_prefetch(const struct conn_table *t, const struct segment *seg, int stage)
+{
+        const uint32_t *b = &t->buckets[seg_tuple_hash(seg) & (t->nbuckets - 1)];
+
+        if (stage == 0) {
+                __builtin_prefetch(b);
+        } else if (*b) {
+                const char *c = (const char *)at(t, *b);
+                __builtin_prefetch(c);
+                __builtin_prefetch(c + 64);
+                __builtin_prefetch(c + 128);
+        }
+}
+
 static void evict_oldest(struct conn_table *t)
 {
         size_t n = t->count * RS_EVICT_PERCENT / 100 + 1;
