@@ -497,12 +497,9 @@ static enum dec_result dec_ip_tcp(const struct frame *f, struct segment *seg)
         return DEC_NRESULTS;
 }
 
-static enum dec_result dec_ip(struct frame f, struct segment *seg)
+/* Any IP datagram, after dec_ip_tcp has declined it. */
+static enum dec_result dec_ip_any(struct frame f, struct segment *seg)
 {
-        enum dec_result r = dec_ip_tcp(&f, seg);
-
-        if (r != DEC_NRESULTS)
-                return r;
         if (f.cap < 1)
                 return DEC_ERR_IP_TRUNC;
         switch (f.p[0] >> 4) {
@@ -513,6 +510,13 @@ static enum dec_result dec_ip(struct frame f, struct segment *seg)
         default:
                 return DEC_ERR_IP_BAD;
         }
+}
+
+static enum dec_result dec_ip(struct frame f, struct segment *seg)
+{
+        enum dec_result r = dec_ip_tcp(&f, seg);
+
+        return r != DEC_NRESULTS ? r : dec_ip_any(f, seg);
 }
 
 /* ---- link layers ---- */
@@ -807,8 +811,11 @@ enum dec_result decode_frame(int dlt, const uint8_t *p, uint32_t caplen,
          * the walk over tags (what dec_ether would do for it) */
         if (dlt == DLT_EN10MB && caplen >= 14 &&
             (be16(p + 12) == 0x0800 || be16(p + 12) == 0x86dd)) {
-                skip(&f, 14);
-                return dec_ip(f, seg);
+                /* (dec_ip_tcp takes a pointer: a frame passed by value is
+                 * copied through the stack, a store-forwarding stall here) */
+                struct frame g = { p + 14, caplen - 14, f.wire - 14, 0, NULL };
+                enum dec_result r = dec_ip_tcp(&g, seg);
+                return r != DEC_NRESULTS ? r : dec_ip_any(g, seg);
         }
         if (!(d = link_lookup(dlt)))
                 return DEC_ERR_LINK_BAD;
