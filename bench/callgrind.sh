@@ -60,7 +60,7 @@ awk -v b="$b" -v r="$r" -v p="$pk" 'BEGIN {
 for i in "${!threads[@]}"; do
         awk -v t="${threads[$i]}" -v p="$pk" -v i="$i" 'BEGIN {
                 printf "    thread %d %14.0f Ir  %8.1f Ir/packet  (%s)\n", i + 1, t, t / p,
-                       i == 0 ? "reads and decodes; the end of the run" : "table, state machine, detectors, records"
+                       i == 0 ? "reads, decodes, writes the records; the end of the run" : "table, state machine, detectors, summary"
         }'
 done
 if command -v callgrind_annotate >/dev/null; then

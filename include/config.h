@@ -95,6 +95,12 @@
 #  define RS_WORKER_BATCHES     4     /* batches in flight (each ~352 KiB) */
 #endif
 
+#ifndef RS_RECORD_BATCH
+#  define RS_RECORD_BATCH       128   /* finished connections handed back to the
+                                         reading thread at once (RS_WORKER_BATCHES
+                                         batches, each ~96 KiB) */
+#endif
+
 #ifndef RS_PREFETCH_AHEAD
 #  define RS_PREFETCH_AHEAD     16    /* the worker asks for a segment's hash bucket
                                          this many segments ahead, and for its

@@ -7,12 +7,14 @@
  * table, the summary and the spool; it does not open inputs or parse
  * options.
  *
- * With cfg.threads = 2 the reading thread only reads and decodes, and a
- * worker thread does everything from the connection table on (state
- * machine, detectors, summary, records): decoded segments go to it in
- * batches, in capture order, so the output is the same as with one
- * thread. */
+ * With cfg.threads = 2 the reading thread reads and decodes, and a worker
+ * thread does the connection table, state machine, detectors and summary:
+ * decoded segments go to it in batches, in capture order.  The finished
+ * connections come back to the reading thread in batches, in the order
+ * they ended, and it writes their records (it has time to spare while the
+ * worker is busy).  So the output is the same as with one thread. */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -36,22 +38,61 @@ struct batch {                  /* decoded segments on their way to the worker *
         struct segment s[RS_WORKER_BATCH];
 };
 
+/* A finished connection on its way back to be written; the worker has run
+ * the detectors and the summary on it. */
+struct rec {
+        struct conn c;
+        struct det_result d;            /* (findings past d.n are not copied) */
+        int64_t fonly;                  /* SYN/FIN/RST only, as judged then */
+};
+
+struct rbatch {
+        size_t n;
+        struct rec r[RS_RECORD_BATCH];
+};
+
+/* Batches going one way between the two threads, under the worker's lock:
+ * the producer fills cur, queues it and takes an idle one; the consumer
+ * takes the oldest queued one and gives it back idle when done. */
+struct lane {
+        void *all[RS_WORKER_BATCHES];
+        void *queue[RS_WORKER_BATCHES]; /* full, oldest at head */
+        size_t head, queued;
+        void *idle[RS_WORKER_BATCHES];  /* empty */
+        size_t nidle;
+        void *cur;                      /* being filled by the producer */
+};
+
+static void lane_push(struct lane *l, void *b)
+{
+        l->queue[(l->head + l->queued) % RS_WORKER_BATCHES] = b;
+        l->queued++;
+}
+
+static void *lane_pop(struct lane *l)
+{
+        void *b = l->queue[l->head];
+
+        l->head = (l->head + 1) % RS_WORKER_BATCHES;
+        l->queued--;
+        return b;
+}
+
 struct worker {
         pthread_t thread;
         pthread_mutex_t lock;
-        pthread_cond_t more;            /* a full batch queued, or stop */
-        pthread_cond_t room;            /* a batch came back empty */
-        struct batch *all[RS_WORKER_BATCHES];
-        struct batch *queue[RS_WORKER_BATCHES]; /* full, oldest at head */
-        size_t head, queued;
-        struct batch *idle[RS_WORKER_BATCHES];  /* empty */
-        size_t nidle;
-        struct batch *cur;              /* being filled by the reading thread */
-        int stop;
-        /* A waiting thread is woken when half the batches are there for it:
-         * a wake-up costs more than a batch (futex calls, a virtual CPU
-         * going idle and back). */
-        int reader_waits, worker_waits;
+        pthread_cond_t more;            /* for the worker: segments queued, a record
+                                           batch came back, or stop */
+        pthread_cond_t room;            /* for the reading thread: a segment batch came
+                                           back, records queued, or the worker is done */
+        struct lane seg;                /* struct batch: reading thread -> worker */
+        struct lane rec;                /* struct rbatch: worker -> reading thread */
+        int stop;                       /* no more segments will come */
+        int done;                       /* the worker has queued its last records */
+        /* A waiting thread is woken when half the batches are there for it
+         * (or the other thread is about to wait too): a wake-up costs more
+         * than a batch (futex calls, a virtual CPU going idle and back). */
+        int reader_waits, worker_waits, worker_waits_rec;
 };
 
 struct analysis {
@@ -65,21 +106,22 @@ struct analysis {
         int64_t first;                  /* earliest packet time, ns (0 = none yet) */
         int seen;                       /* a packet was seen */
         uint64_t skipped_shard;         /* TCP packets of other shards */
+        /* the output, also the reading thread's */
+        struct spool *spool;
+        int err;                        /* an ERR_* below */
+        int err_no;                     /*   and the errno with it */
+        uint64_t json_records;          /* JSON: records written so far */
+        char *obuf;                     /* JSON, JSON Lines: records are made here and */
+        size_t oused;                   /*   written RS_WRITE_BUFFER bytes at a time */
+        char row[RS_JSON_RECORD_MAX];   /* a text row */
         char pad1[64];
         /* the worker's (the reading thread's with one thread, or once the
          * worker has stopped) */
         struct tcpsm sm;
         struct summary sum;
-        struct spool *spool;
         int64_t sm_now;                 /* time of the segment being applied, ns */
         int64_t swept;                  /* last expiry sweep */
         int any;                        /* a TCP segment was applied */
-        int err;                        /* an ERR_* below */
-        int err_no;                     /*   and the errno with it */
-        uint64_t json_records;          /* JSON: records written so far */
-        char row[RS_JSON_RECORD_MAX];   /* a text row */
-        char *obuf;                     /* JSON, JSON Lines: records are made here and */
-        size_t oused;                   /*   written RS_WRITE_BUFFER bytes at a time */
 };
 
 /* "SYN/FIN/RST only" is judged on what was seen so far: records are made
@@ -145,26 +187,19 @@ static char *out_room(struct analysis *a)
         return a->obuf + a->oused;
 }
 
-/* One finished connection, from the detectors to its record. */
-static void finish_conn(struct analysis *a, const struct conn *c, int64_t capture_end,
-                        int fonly)
+/* The record of one finished connection, into the output. */
+static void write_record(struct analysis *a, const struct conn *c, const struct det_result *dr,
+                         int fonly)
 {
-        struct det_opts d = { .min_idle_s = a->cfg.min_idle, .flags_only = fonly,
-                              .capture_end = capture_end };
-        struct det_result dr;
         size_t n;
         char *p;
 
-        detect_conn(c, &d, &dr);
-        summary_add(&a->sum, c, &dr);
-        if (a->cfg.on_conn)
-                a->cfg.on_conn(a->cfg.on_conn_ctx, c, &dr);
         switch (a->cfg.format) {
         case FMT_JSONL:         /* the record, then each finding on its own line */
-                for (int i = 0; i <= dr.n; i++) {
+                for (int i = 0; i <= dr->n; i++) {
                         p = out_room(a);
-                        n = i == 0 ? report_json_conn(c, &dr, d.flags_only, 1, p, RS_JSON_RECORD_MAX - 1)
-                                   : report_json_finding(c, &dr.f[i - 1], p, RS_JSON_RECORD_MAX - 1);
+                        n = i == 0 ? report_json_conn(c, dr, fonly, 1, p, RS_JSON_RECORD_MAX - 1)
+                                   : report_json_finding(c, &dr->f[i - 1], p, RS_JSON_RECORD_MAX - 1);
                         if (!n) {
                                 fail(a, ERR_RECORD);
                                 break;
@@ -187,14 +222,14 @@ static void finish_conn(struct analysis *a, const struct conn *c, int64_t captur
                         p += 2;
                         a->oused += 2;
                 }
-                if (!(n = report_json_conn(c, &dr, d.flags_only, 0, p, RS_JSON_RECORD_MAX)))
+                if (!(n = report_json_conn(c, dr, fonly, 0, p, RS_JSON_RECORD_MAX)))
                         fail(a, ERR_RECORD);
                 a->oused += n;
                 if (a->cfg.flush_each)
                         out_flush(a);
                 break;
         case FMT_TEXT:
-                n = report_text_row(c, a->cfg.verbose, d.flags_only, a->row, sizeof a->row);
+                n = report_text_row(c, a->cfg.verbose, fonly, a->row, sizeof a->row);
                 if (spool_add(a->spool, c->id, a->row, n) < 0)
                         fail(a, ERR_SPOOL);
                 break;
@@ -216,62 +251,24 @@ static void apply(struct analysis *a, const struct segment *seg)
 
 /* ---- the worker thread ---- */
 
-static void *worker_main(void *arg)
-{
-        struct analysis *a = arg;
-        struct worker *w = a->w;
-
-        pthread_mutex_lock(&w->lock);
-        for (;;) {
-                struct batch *b;
-
-                while (!w->queued && !w->stop) {
-                        w->worker_waits = 1;
-                        pthread_cond_wait(&w->more, &w->lock);
-                }
-                w->worker_waits = 0;
-                if (!w->queued)
-                        break;
-                b = w->queue[w->head];
-                w->head = (w->head + 1) % RS_WORKER_BATCHES;
-                w->queued--;
-                pthread_mutex_unlock(&w->lock);
-                for (size_t i = 0; i < b->n; i++) {
-                        if (i + RS_PREFETCH_AHEAD < b->n)
-                                conn_table_prefetch(a->sm.table, &b->s[i + RS_PREFETCH_AHEAD], 0);
-                        if (i + RS_PREFETCH_AHEAD / 2 < b->n)
-                                conn_table_prefetch(a->sm.table, &b->s[i + RS_PREFETCH_AHEAD / 2], 1);
-                        apply(a, &b->s[i]);
-                }
-                b->n = 0;
-                pthread_mutex_lock(&w->lock);
-                w->idle[w->nidle++] = b;
-                if (w->reader_waits && w->nidle >= RS_WORKER_BATCHES / 2)
-                        pthread_cond_signal(&w->room);
-        }
-        pthread_mutex_unlock(&w->lock);
-        return NULL;
-}
-
-/* Copy a decoded segment into the batch being filled without reading the
- * batch's cache lines first.  The worker read them last, so a plain store
- * would have to fetch each line back from its core (measured: the reading
- * thread's time doubled on full-10M); a streaming store writes around the
- * cache, and the worker reads the batch in order, which the hardware
- * prefetches.  Ordered before the hand-over by stream_fence(). */
-_Static_assert(sizeof(struct segment) % 8 == 0, "a segment is whole 8-byte words");
-
-static void seg_stream(struct segment *dst, const struct segment *src)
+/* Copy n bytes (whole 8-byte words) into a batch without reading the
+ * batch's cache lines first.  The other thread read them last, so plain
+ * stores would have to fetch each line back from its core (measured: the
+ * reading thread's time doubled on full-10M); streaming stores write
+ * around the cache, and the other thread reads the batch in order, which
+ * the hardware prefetches.  Ordered before the hand-over by
+ * stream_fence(). */
+static void stream_copy(void *dst, const void *src, size_t n)
 {
 #if defined(__x86_64__)
-        long long *d = (long long *)(void *)dst;
-        long long w[sizeof *src / 8];
+        long long *d = dst, w;
 
-        memcpy(w, src, sizeof w);
-        for (size_t k = 0; k < sizeof w / sizeof w[0]; k++)
-                _mm_stream_si64(d + k, w[k]);
+        for (size_t k = 0; k < n / 8; k++) {
+                memcpy(&w, (const char *)src + k * 8, 8);
+                _mm_stream_si64(d + k, w);
+        }
 #else
-        *dst = *src;
+        memcpy(dst, src, n);
 #endif
 }
 
@@ -282,36 +279,139 @@ static void stream_fence(void)
 #endif
 }
 
-/* Queue the batch being filled; take an empty one unless stopping. */
-static void worker_submit(struct worker *w, int last)
+_Static_assert(sizeof(struct segment) % 8 == 0, "a segment is whole 8-byte words");
+_Static_assert(sizeof(struct conn) % 8 == 0 && sizeof(struct finding) % 8 == 0 &&
+               offsetof(struct det_result, n) % 8 == 0 && sizeof(struct det_result) % 8 == 0,
+               "a record is whole 8-byte words");
+
+/* (worker) Queue a finished connection for the reading thread to write. */
+static void worker_record(struct worker *w, const struct conn *c, const struct det_result *d,
+                          int fonly)
 {
+        struct rbatch *rb = w->rec.cur;
+        struct rec *r = &rb->r[rb->n];
+        const size_t tail = offsetof(struct det_result, n);
+        int64_t f = fonly;
+
+        stream_copy(&r->c, c, sizeof *c);
+        stream_copy(r->d.f, d->f, (size_t)d->n * sizeof d->f[0]);
+        stream_copy((char *)&r->d + tail, (const char *)d + tail, sizeof *d - tail);
+        stream_copy(&r->fonly, &f, sizeof f);
+        if (++rb->n < RS_RECORD_BATCH)
+                return;
         stream_fence();
         pthread_mutex_lock(&w->lock);
-        if (w->cur->n) {
-                w->queue[(w->head + w->queued) % RS_WORKER_BATCHES] = w->cur;
-                w->queued++;
-                w->cur = NULL;
-                if (w->worker_waits && w->queued >= RS_WORKER_BATCHES / 2)
+        lane_push(&w->rec, rb);
+        if (w->reader_waits && (w->rec.queued >= RS_WORKER_BATCHES / 2 || !w->rec.nidle))
+                pthread_cond_signal(&w->room);
+        while (!w->rec.nidle) {
+                w->worker_waits_rec = 1;
+                pthread_cond_wait(&w->more, &w->lock);
+        }
+        w->worker_waits_rec = 0;
+        w->rec.cur = w->rec.idle[--w->rec.nidle];
+        pthread_mutex_unlock(&w->lock);
+}
+
+static void *worker_main(void *arg)
+{
+        struct analysis *a = arg;
+        struct worker *w = a->w;
+
+        pthread_mutex_lock(&w->lock);
+        for (;;) {
+                struct batch *b;
+
+                while (!w->seg.queued && !w->stop) {
+                        w->worker_waits = 1;
+                        pthread_cond_wait(&w->more, &w->lock);
+                }
+                w->worker_waits = 0;
+                if (!w->seg.queued)
+                        break;
+                b = lane_pop(&w->seg);
+                pthread_mutex_unlock(&w->lock);
+                for (size_t i = 0; i < b->n; i++) {
+                        if (i + RS_PREFETCH_AHEAD < b->n)
+                                conn_table_prefetch(a->sm.table, &b->s[i + RS_PREFETCH_AHEAD], 0);
+                        if (i + RS_PREFETCH_AHEAD / 2 < b->n)
+                                conn_table_prefetch(a->sm.table, &b->s[i + RS_PREFETCH_AHEAD / 2], 1);
+                        apply(a, &b->s[i]);
+                }
+                b->n = 0;
+                pthread_mutex_lock(&w->lock);
+                w->seg.idle[w->seg.nidle++] = b;
+                if (w->reader_waits && w->seg.nidle >= RS_WORKER_BATCHES / 2)
+                        pthread_cond_signal(&w->room);
+        }
+        /* the segments are all applied: the last records go back */
+        if (((struct rbatch *)w->rec.cur)->n) {
+                stream_fence();
+                lane_push(&w->rec, w->rec.cur);
+                w->rec.cur = NULL;
+        }
+        w->done = 1;
+        pthread_cond_signal(&w->room);
+        pthread_mutex_unlock(&w->lock);
+        return NULL;
+}
+
+/* (reading thread, lock held) Write the records the worker has queued. */
+static void drain_records(struct analysis *a, struct worker *w)
+{
+        int any = 0;
+
+        while (w->rec.queued) {
+                struct rbatch *rb = lane_pop(&w->rec);
+                pthread_mutex_unlock(&w->lock);
+                for (size_t i = 0; i < rb->n; i++)
+                        write_record(a, &rb->r[i].c, &rb->r[i].d, (int)rb->r[i].fonly);
+                rb->n = 0;
+                pthread_mutex_lock(&w->lock);
+                w->rec.idle[w->rec.nidle++] = rb;
+                any = 1;
+        }
+        if (any && w->worker_waits_rec)
+                pthread_cond_signal(&w->more);
+}
+
+/* Queue the batch being filled and write the records that came back; then
+ * take an empty batch, or when last, wait until the worker is done. */
+static void worker_submit(struct analysis *a, int last)
+{
+        struct worker *w = a->w;
+
+        stream_fence();
+        pthread_mutex_lock(&w->lock);
+        if (((struct batch *)w->seg.cur)->n) {
+                lane_push(&w->seg, w->seg.cur);
+                w->seg.cur = NULL;
+                if (w->worker_waits && w->seg.queued >= RS_WORKER_BATCHES / 2)
                         pthread_cond_signal(&w->more);
         }
         if (last) {
                 w->stop = 1;
                 pthread_cond_signal(&w->more);
-        } else if (!w->cur) {
-                while (!w->nidle) {
-                        w->reader_waits = 1;
-                        pthread_cond_wait(&w->room, &w->lock);
-                }
-                w->reader_waits = 0;
-                w->cur = w->idle[--w->nidle];
         }
+        for (;;) {
+                drain_records(a, w);
+                if (last ? w->done : w->seg.cur || w->seg.nidle)
+                        break;
+                w->reader_waits = 1;
+                pthread_cond_wait(&w->room, &w->lock);
+        }
+        w->reader_waits = 0;
+        if (!w->seg.cur && !last)
+                w->seg.cur = w->seg.idle[--w->seg.nidle];
         pthread_mutex_unlock(&w->lock);
 }
 
 static void worker_free(struct worker *w)
 {
-        for (size_t i = 0; i < RS_WORKER_BATCHES; i++)
-                free(w->all[i]);
+        for (size_t i = 0; i < RS_WORKER_BATCHES; i++) {
+                free(w->seg.all[i]);
+                free(w->rec.all[i]);
+        }
         free(w);
 }
 
@@ -323,11 +423,13 @@ static struct worker *worker_start(struct analysis *a)
         if (!w)
                 return NULL;
         for (size_t i = 0; i < RS_WORKER_BATCHES; i++)
-                if (!(w->all[i] = w->idle[w->nidle++] = calloc(1, sizeof *w->all[i]))) {
+                if (!(w->seg.all[i] = w->seg.idle[w->seg.nidle++] = calloc(1, sizeof(struct batch))) ||
+                    !(w->rec.all[i] = w->rec.idle[w->rec.nidle++] = calloc(1, sizeof(struct rbatch)))) {
                         worker_free(w);
                         return NULL;
                 }
-        w->cur = w->idle[--w->nidle];
+        w->seg.cur = w->seg.idle[--w->seg.nidle];
+        w->rec.cur = w->rec.idle[--w->rec.nidle];
         if (pthread_mutex_init(&w->lock, NULL)) {
                 worker_free(w);
                 return NULL;
@@ -341,20 +443,40 @@ static struct worker *worker_start(struct analysis *a)
         return w;
 }
 
-/* Hand the last batch over and wait until the worker has done it all. */
+/* Hand the last batch over, write the records as they come back, and wait
+ * until the worker has done it all. */
 static void worker_finish(struct analysis *a)
 {
         struct worker *w = a->w;
 
         if (!w)
                 return;
-        worker_submit(w, 1);
+        worker_submit(a, 1);
         pthread_join(w->thread, NULL);
         pthread_cond_destroy(&w->more);
         pthread_cond_destroy(&w->room);
         pthread_mutex_destroy(&w->lock);
         worker_free(w);
         a->w = NULL;
+}
+
+/* One finished connection: the detectors and the summary here (the worker
+ * with two threads), then its record. */
+static void finish_conn(struct analysis *a, const struct conn *c, int64_t capture_end,
+                        int fonly)
+{
+        struct det_opts d = { .min_idle_s = a->cfg.min_idle, .flags_only = fonly,
+                              .capture_end = capture_end };
+        struct det_result dr;
+
+        detect_conn(c, &d, &dr);
+        summary_add(&a->sum, c, &dr);
+        if (a->cfg.on_conn)
+                a->cfg.on_conn(a->cfg.on_conn_ctx, c, &dr);
+        if (a->w)
+                worker_record(a->w, c, &dr, fonly);
+        else
+                write_record(a, c, &dr, fonly);
 }
 
 /* The state machine's callback: each connection leaving the table. */
@@ -421,9 +543,12 @@ void analysis_packet(struct analysis *a, struct input *in, int64_t ts, const uin
                 apply(a, seg);
                 return;
         }
-        seg_stream(&a->w->cur->s[a->w->cur->n], seg);
-        if (++a->w->cur->n == RS_WORKER_BATCH)
-                worker_submit(a->w, 0);
+        {
+                struct batch *b = a->w->seg.cur;
+                stream_copy(&b->s[b->n], seg, sizeof *seg);
+                if (++b->n == RS_WORKER_BATCH)
+                        worker_submit(a, 0);
+        }
 }
 
 void analysis_tick(struct analysis *a, int64_t now)

@@ -92,8 +92,9 @@ static void usage(FILE *out)
 "  --shard I/N             keep only 5-tuples whose hash falls in shard I of N\n"
 "                          (N processes on a full copy each; outputs concatenate)\n"
 "  --threads N             offline: 1, or 2 to track connections (state machine,\n"
-"                          detectors, records) on a second thread while the\n"
-"                          first reads and decodes (default 2 with 2+ CPUs)\n"
+"                          detectors, summary) on a second thread while the\n"
+"                          first reads, decodes and writes the records\n"
+"                          (default 2 with 2+ CPUs)\n"
 "Other:\n"
 "  -h, --help              this help\n"
 "  -V, --version           version\n"
@@ -584,8 +585,7 @@ int main(int argc, char **argv)
                 /* offline, the report is read when it is complete: write
                  * it in large blocks, not a system call per 4 KiB */
                 setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
-                /* one thread at a time writes it (the worker, then this
-                 * one after joining it): no lock per fwrite */
+                /* only this thread writes it: no lock per fwrite */
                 __fsetlocking(stdout, FSETLOCKING_BYCALLER);
                 if (!o.cfg.threads)
                         o.cfg.threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
