@@ -52,5 +52,7 @@ int report_jsonl_end(FILE *out, const struct report *r);
 
 /* Shared by the writers. */
 const char *report_ip(int family, const struct endpoint *e, char *buf, size_t len);
+/* The address's text at p (at most 46 bytes written); returns its end. */
+char *report_ip_put(char *p, int family, const struct endpoint *e);
 
 #endif /* RS_REPORT_H */

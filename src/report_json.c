@@ -44,47 +44,32 @@ static const char *side_name(int s) { return s == CLIENT ? "client" : "server"; 
  * a caller's buffer with no allocation; the output is byte for byte what
  * jansson writes with JSON_FLAGS (the envelope above and below still uses
  * jansson).  A microsecond count is written as jansson writes the double
- * us / 1e6 with "%.16g": plain decimals, exponent form below 1e-4. */
-
-/* Everything below is inlined into the two record functions, so the
- * writer's position stays in a register instead of memory. */
+ * us / 1e6 with "%.16g": plain decimals, exponent form below 1e-4.
+ *
+ * The writers below take a cursor and return it advanced, and check no
+ * room: the record writer checks before each field that FIELD_MAX bytes
+ * are left, and no field (its key and value together) writes more than
+ * that, counting the fixed-size copies that may write past what they
+ * keep.  Each writer's comment gives its most.  They are inlined into the
+ * two record functions, so the cursor stays in a register. */
 #define INLINE inline __attribute__((always_inline))
 
-struct jb {
-        char *p, *end;
-        int full;               /* the buffer was too small */
-        uint64_t sec;           /* the whole seconds put_usec wrote last, */
-        uint8_t slen;           /*   and their digits: a record's times mostly */
-        char stxt[23];          /*   share them */
+#define FIELD_MAX 160
+
+#define ROOM(p) do { if ((size_t)(end - (p)) < FIELD_MAX) return 0; } while (0)
+
+/* The text of the whole seconds last written: a record's times mostly
+ * share them. */
+struct secs {
+        uint64_t sec;
+        uint8_t len;
+        char txt[23];
 };
 
-#define JB_INIT(buf, len) { .p = (buf), .end = (buf) + (len), .sec = UINT64_MAX }
+#define SECS_INIT { .sec = UINT64_MAX }
 
-static INLINE void put_raw(struct jb *b, const char *s, size_t n)
-{
-        if ((size_t)(b->end - b->p) < n) {
-                b->full = 1;
-                return;
-        }
-        memcpy(b->p, s, n);
-        b->p += n;
-}
-
-#define LIT(b, s) put_raw((b), (s), sizeof(s) - 1)
-
-/* The first n bytes of s, an array of cap >= n bytes: the whole array is
- * copied when there is room for it (a copy of constant size once inlined;
- * what lands past n is overwritten by what follows, or lies past the
- * record's end). */
-static INLINE void put_short(struct jb *b, const char *s, size_t cap, size_t n)
-{
-        if ((size_t)(b->end - b->p) >= cap) {
-                memcpy(b->p, s, cap);
-                b->p += n;
-        } else {
-                put_raw(b, s, n);
-        }
-}
+/* A literal: its length. */
+#define LIT(p, s) (memcpy((p), (s), sizeof(s) - 1), (p) + sizeof(s) - 1)
 
 static const char digits2[201] =
         "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
@@ -119,51 +104,66 @@ static INLINE size_t ndigits(uint64_t v)
         return n + (v >= 10) + (v >= 100) + (v >= 1000);
 }
 
-/* v in decimal, written in place (no copy: a record is mostly numbers) */
-static INLINE void put_u64(struct jb *b, uint64_t v)
+/* v in decimal: at most 20 bytes.  Most counts are below 100. */
+static INLINE char *put_u64(char *p, uint64_t v)
 {
-        size_t n = ndigits(v);
+        size_t n;
 
-        if ((size_t)(b->end - b->p) < n) {
-                b->full = 1;
-                return;
+        if (v < 10) {
+                *p = (char)('0' + v);
+                return p + 1;
         }
-        fmt_u64(b->p + n, v);
-        b->p += n;
+        if (v < 100) {
+                memcpy(p, digits2 + v * 2, 2);
+                return p + 2;
+        }
+        n = ndigits(v);
+        fmt_u64(p + n, v);
+        return p + n;
 }
 
-/* Whole seconds of a time, from the record's last ones when the same. */
-static INLINE void put_secs(struct jb *b, uint64_t s)
+/* Whole seconds: at most 23 bytes (copied whole).  Durations (mostly
+ * under 10 s) do not replace the text of a time's seconds. */
+static INLINE char *put_secs(char *p, struct secs *sc, uint64_t s)
 {
-        if (s != b->sec) {
-                char *q = fmt_u64(b->stxt + sizeof b->stxt, s);
-                b->slen = (uint8_t)(b->stxt + sizeof b->stxt - q);
-                memmove(b->stxt, q, b->slen);
-                b->sec = s;
+        if (s < 10) {
+                *p = (char)('0' + s);
+                return p + 1;
         }
-        put_short(b, b->stxt, sizeof b->stxt, b->slen);
+        if (s != sc->sec) {
+                char t[48] = "";
+                char *q = fmt_u64(t + 24, s);
+                sc->len = (uint8_t)(t + 24 - q);
+                memcpy(sc->txt, q, sizeof sc->txt);
+                sc->sec = s;
+        }
+        memcpy(p, sc->txt, sizeof sc->txt);
+        return p + sc->len;
 }
 
-/* A string of rstscope's own (names, addresses, history letters): none
- * needs escaping, so it is copied as is. */
-static INLINE void put_str(struct jb *b, const char *s)
+/* A string of rstscope's own (names, addresses, history letters; none
+ * longer than 46 bytes): none needs escaping, so it is copied as is. */
+static INLINE char *put_str(char *p, const char *s)
 {
-        LIT(b, "\"");
-        put_raw(b, s, strlen(s));
-        LIT(b, "\"");
+        size_t n = strlen(s);
+
+        *p++ = '"';
+        memcpy(p, s, n);
+        p[n] = '"';
+        return p + n + 1;
 }
 
 /* jansson's real: "%.16g", ".0" added to integers, exponent without '+'
- * or leading zeros.  Used only where the fast path below does not apply. */
-static void put_real_slow(struct jb *b, double v)
+ * or leading zeros: at most 26 bytes.  Used only where the fast path
+ * below does not apply. */
+static char *put_real_slow(char *p, double v)
 {
         char t[40], *e;
         int n = snprintf(t, sizeof t - 2, "%.16g", v);
+        size_t len;
 
-        if (n < 0 || (size_t)n >= sizeof t - 2) {
-                LIT(b, "null");
-                return;
-        }
+        if (n < 0 || (size_t)n >= sizeof t - 2)
+                return LIT(p, "null");
         if (!strchr(t, '.') && !strchr(t, 'e') && !strchr(t, 'n') && !strchr(t, 'i'))
                 memcpy(t + n, ".0", 3);
         if ((e = strchr(t, 'e')) != NULL) {
@@ -176,304 +176,325 @@ static void put_real_slow(struct jb *b, double v)
                         from++;
                 memmove(to, from, strlen(from) + 1);
         }
-        put_raw(b, t, strlen(t));
+        len = strlen(t);
+        memcpy(p, t, len);
+        return p + len;
 }
 
-static INLINE void put_usec(struct jb *b, int64_t us)
+/* us / 1e6 as jansson writes it: at most 32 bytes. */
+static INLINE char *put_usec(char *p, struct secs *sc, int64_t us)
 {
         uint64_t a = us < 0 ? -(uint64_t)us : (uint64_t)us;
+        uint32_t frac;
         char t[8];
+        int n = 7;
 
-        if (a >= 10000000000000000ULL) {
-                put_real_slow(b, (double)us / 1e6);
-                return;
-        }
+        if (a >= 10000000000000000ULL)
+                return put_real_slow(p, (double)us / 1e6);
         if (us < 0)
-                LIT(b, "-");
-        if (a == 0) {
-                LIT(b, "0.0");
-        } else if (a < 10) {            /* 1e-6 .. 9e-6 */
-                put_u64(b, a);
-                LIT(b, "e-6");
-        } else if (a < 100) {           /* 1e-5 .. 9.9e-5 */
-                put_u64(b, a / 10);
-                if (a % 10) {
-                        t[0] = '.';
-                        t[1] = (char)('0' + a % 10);
-                        put_raw(b, t, 2);
-                }
-                LIT(b, "e-5");
-        } else {
-                uint32_t frac = (uint32_t)(a % 1000000);
-                int n = 7;
-
-                put_secs(b, a / 1000000);
-                if (!frac) {
-                        LIT(b, ".0");
-                        return;
-                }
-                t[0] = '.';                     /* six digits, trailing zeros cut */
-                memcpy(t + 1, digits2 + frac / 10000 * 2, 2);
-                memcpy(t + 3, digits2 + frac / 100 % 100 * 2, 2);
-                memcpy(t + 5, digits2 + frac % 100 * 2, 2);
-                while (t[n - 1] == '0')
-                        n--;
-                put_short(b, t, sizeof t, (size_t)n);
+                *p++ = '-';
+        if (a == 0)
+                return LIT(p, "0.0");
+        if (a < 10) {                   /* 1e-6 .. 9e-6 */
+                *p++ = (char)('0' + a);
+                return LIT(p, "e-6");
         }
+        if (a < 100) {                  /* 1e-5 .. 9.9e-5 */
+                *p++ = (char)('0' + a / 10);
+                if (a % 10) {
+                        p[0] = '.';
+                        p[1] = (char)('0' + a % 10);
+                        p += 2;
+                }
+                return LIT(p, "e-5");
+        }
+        frac = (uint32_t)(a % 1000000);
+        p = put_secs(p, sc, a / 1000000);
+        if (!frac)
+                return LIT(p, ".0");
+        t[0] = '.';                     /* six digits, trailing zeros cut */
+        memcpy(t + 1, digits2 + frac / 10000 * 2, 2);
+        memcpy(t + 3, digits2 + frac / 100 % 100 * 2, 2);
+        memcpy(t + 5, digits2 + frac % 100 * 2, 2);
+        while (t[n - 1] == '0')
+                n--;
+        memcpy(p, t, sizeof t);
+        return p + n;
 }
 
-/* Seconds with microsecond precision, or null for "never" (0). */
-static INLINE void put_time(struct jb *b, int64_t ns)
+/* Seconds with microsecond precision, or null for "never" (0): at most 32
+ * bytes. */
+static INLINE char *put_time(char *p, struct secs *sc, int64_t ns)
 {
-        if (!ns)
-                LIT(b, "null");
-        else
-                put_usec(b, ns_to_us(ns));
+        return ns ? put_usec(p, sc, ns_to_us(ns)) : LIT(p, "null");
 }
 
-static INLINE void put_dur(struct jb *b, int64_t ns)
+static INLINE char *put_dur(char *p, struct secs *sc, int64_t ns)
 {
-        put_usec(b, ns > INT64_MAX - 500 ? INT64_MAX / 1000 : (ns + 500) / 1000);
+        return put_usec(p, sc, ns > INT64_MAX - 500 ? INT64_MAX / 1000 : (ns + 500) / 1000);
 }
 
-static INLINE void put_num(struct jb *b, double v)
+/* A measure in seconds, or null: at most 32 bytes. */
+static INLINE char *put_num(char *p, struct secs *sc, double v)
 {
         double r;
 
-        if (isnan(v)) {
-                LIT(b, "null");
-                return;
-        }
+        if (isnan(v))
+                return LIT(p, "null");
         r = round(v * 1e6);
         if (fabs(r) < 9e15)
-                put_usec(b, (int64_t)r);
-        else
-                put_real_slow(b, r / 1e6);
+                return put_usec(p, sc, (int64_t)r);
+        return put_real_slow(p, r / 1e6);
 }
 
-static INLINE void put_bool(struct jb *b, int v)
+static INLINE char *put_bool(char *p, int v)
 {
-        if (v)
-                LIT(b, "true");
-        else
-                LIT(b, "false");
+        return v ? LIT(p, "true") : LIT(p, "false");
 }
 
-static INLINE void put_endpoint(struct jb *b, int family, const struct endpoint *e)
+/* At most 8 + 46 + 9 + 5 + 1 = 69 bytes. */
+static INLINE char *put_endpoint(char *p, int family, const struct endpoint *e)
 {
-        char ip[64];
-
-        LIT(b, "{\"ip\":");
-        put_str(b, report_ip(family, e, ip, sizeof ip));
-        LIT(b, ",\"port\":");
-        put_u64(b, e->port);
-        LIT(b, "}");
+        p = LIT(p, "{\"ip\":\"");
+        p = report_ip_put(p, family, e);
+        p = LIT(p, "\",\"port\":");
+        p = put_u64(p, e->port);
+        return LIT(p, "}");
 }
 
-static INLINE void put_mark(struct jb *b, const struct pkt_mark *m)
+/* At most 6 + 32 + 7 + 10 + 7 + 10 + 12 + 5 + 1 = 90 bytes. */
+static INLINE char *put_mark(char *p, struct secs *sc, const struct pkt_mark *m)
 {
-        if (!m->ts) {
-                LIT(b, "null");
-                return;
-        }
-        LIT(b, "{\"at\":");
-        put_time(b, m->ts);
-        LIT(b, ",\"seq\":");
-        put_u64(b, m->seq);
-        LIT(b, ",\"ack\":");
-        put_u64(b, m->ack);
-        LIT(b, ",\"ack_flag\":");
-        put_bool(b, (m->flags & TH_ACK) != 0);
-        LIT(b, "}");
+        if (!m->ts)
+                return LIT(p, "null");
+        p = LIT(p, "{\"at\":");
+        p = put_time(p, sc, m->ts);
+        p = LIT(p, ",\"seq\":");
+        p = put_u64(p, m->seq);
+        p = LIT(p, ",\"ack\":");
+        p = put_u64(p, m->ack);
+        p = LIT(p, ",\"ack_flag\":");
+        p = put_bool(p, (m->flags & TH_ACK) != 0);
+        return LIT(p, "}");
 }
 
-static INLINE void put_side(struct jb *b, const struct conn *c, int side)
+/* A side's object; NULL when it does not fit before end. */
+static INLINE char *put_side(char *p, const char *end, struct secs *sc, const struct conn *c,
+                             int side)
 {
         const struct side *s = &c->s[side];
 
-        LIT(b, "{\"fin\":");
-        put_mark(b, &s->fin);
-        LIT(b, ",\"rst\":");
-        put_mark(b, &s->rst);
-        LIT(b, ",\"last_payload\":");
-        put_time(b, s->last_data_ts);
-        LIT(b, ",\"retransmits\":");
-        put_u64(b, s->rexmits - s->probe_rexmits);
-        LIT(b, ",\"keepalives\":");
-        put_u64(b, s->keepalives);
-        LIT(b, ",\"zero_windows\":");
-        put_u64(b, s->zwins);
-        LIT(b, ",\"state\":");
-        put_str(b, tcpsm_state_name((enum tcp_state)s->state));
-        LIT(b, "}");
+        ROOM(p);
+        p = LIT(p, "{\"fin\":");
+        p = put_mark(p, sc, &s->fin);
+        ROOM(p);
+        p = LIT(p, ",\"rst\":");
+        p = put_mark(p, sc, &s->rst);
+        ROOM(p);
+        p = LIT(p, ",\"last_payload\":");
+        p = put_time(p, sc, s->last_data_ts);
+        ROOM(p);
+        p = LIT(p, ",\"retransmits\":");
+        p = put_u64(p, s->rexmits - s->probe_rexmits);
+        p = LIT(p, ",\"keepalives\":");
+        p = put_u64(p, s->keepalives);
+        ROOM(p);
+        p = LIT(p, ",\"zero_windows\":");
+        p = put_u64(p, s->zwins);
+        p = LIT(p, ",\"state\":");
+        p = put_str(p, tcpsm_state_name((enum tcp_state)s->state));
+        return LIT(p, "}");
 }
 
-/* The fields of a finding, without the braces. */
-static INLINE void put_finding_fields(struct jb *b, const struct finding *f)
+/* The fields of a finding, without the braces; NULL when they do not fit
+ * before end. */
+static INLINE char *put_finding_fields(char *p, const char *end, struct secs *sc,
+                                       const struct finding *f)
 {
-        LIT(b, "\"kind\":");
-        put_str(b, detect_kind_name((enum finding_kind)f->kind));
-        LIT(b, ",\"at\":");
-        put_time(b, f->at);
-        LIT(b, ",\"by\":");
-        put_str(b, side_name(f->by));
-        LIT(b, ",\"inferred\":");
-        put_bool(b, f->inferred);
+        ROOM(p);
+        p = LIT(p, "\"kind\":");
+        p = put_str(p, detect_kind_name((enum finding_kind)f->kind));
+        p = LIT(p, ",\"at\":");
+        p = put_time(p, sc, f->at);
+        ROOM(p);
+        p = LIT(p, ",\"by\":");
+        p = put_str(p, side_name(f->by));
+        p = LIT(p, ",\"inferred\":");
+        p = put_bool(p, f->inferred);
+        ROOM(p);
         switch ((enum finding_kind)f->kind) {
         case DET_CONNECT_TIMEOUT:
-                LIT(b, ",\"give_up_min_s\":");
-                put_num(b, f->a);
-                LIT(b, ",\"give_up_s\":");
-                put_num(b, f->b);
-                LIT(b, ",\"schedule\":");
-                put_str(b, detect_schedule_name((enum syn_schedule)f->sched));
+                p = LIT(p, ",\"give_up_min_s\":");
+                p = put_num(p, sc, f->a);
+                p = LIT(p, ",\"give_up_s\":");
+                p = put_num(p, sc, f->b);
+                ROOM(p);
+                p = LIT(p, ",\"schedule\":");
+                p = put_str(p, detect_schedule_name((enum syn_schedule)f->sched));
                 break;
         case DET_DATA_AFTER_PEER_FIN:
-                LIT(b, ",\"idle_before_peer_fin_s\":");
-                put_num(b, f->a);
-                LIT(b, ",\"after_fin_s\":");
-                put_num(b, f->b);
-                LIT(b, ",\"answered_by_rst\":");
-                put_bool(b, f->answered);
+                p = LIT(p, ",\"idle_before_peer_fin_s\":");
+                p = put_num(p, sc, f->a);
+                p = LIT(p, ",\"after_fin_s\":");
+                p = put_num(p, sc, f->b);
+                ROOM(p);
+                p = LIT(p, ",\"answered_by_rst\":");
+                p = put_bool(p, f->answered);
                 break;
         case DET_DATA_AFTER_PEER_RST:
-                LIT(b, ",\"after_rst_s\":");
-                put_num(b, f->b);
-                LIT(b, ",\"note\":\"seen at the resetting side; at the other side the data left"
-                       " before the RST arrived\"");
+                p = LIT(p, ",\"after_rst_s\":");
+                p = put_num(p, sc, f->b);
+                ROOM(p);
+                p = LIT(p, ",\"note\":\"seen at the resetting side; at the other side the data left"
+                           " before the RST arrived\"");
                 break;
         case DET_REQUEST_RESET:
-                LIT(b, ",\"request_age_s\":");
-                put_num(b, f->a);
+                p = LIT(p, ",\"request_age_s\":");
+                p = put_num(p, sc, f->a);
                 break;
         case DET_IDLE_CLOSE:
-                LIT(b, ",\"idle_s\":");
-                put_num(b, f->a);
-                LIT(b, ",\"how\":");
-                put_str(b, f->how == HOW_RST ? "rst" : "fin");
+                p = LIT(p, ",\"idle_s\":");
+                p = put_num(p, sc, f->a);
+                p = LIT(p, ",\"how\":");
+                p = put_str(p, f->how == HOW_RST ? "rst" : "fin");
                 break;
         case DET_REFUSED:
         case DET_NKINDS:
                 break;
         }
-}
-
-static size_t jb_done(struct jb *b, char *buf)
-{
-        return b->full ? 0 : (size_t)(b->p - buf);
+        return p;
 }
 
 size_t report_json_conn(const struct conn *c, const struct det_result *d, int flags_only,
                         int with_type, char *buf, size_t len)
 {
-        struct jb b = JB_INIT(buf, len);
+        const char *end = buf + len;
+        char *p = buf;
+        struct secs sc = SECS_INIT;
         struct close_info ci;
         char hist[RS_HISTORY_MAX + 4];
         int64_t rtt = tcpsm_rtt_ns(c);
 
         tcpsm_close_info(c, &ci);
-        LIT(&b, "{\"id\":");
-        put_u64(&b, c->id);
-        LIT(&b, ",\"client\":");
-        put_endpoint(&b, c->family, &c->cli);
-        LIT(&b, ",\"server\":");
-        put_endpoint(&b, c->family, &c->srv);
-        LIT(&b, ",\"first\":");
-        put_time(&b, c->first);
-        LIT(&b, ",\"last\":");
-        put_time(&b, c->last);
-        LIT(&b, ",\"duration_s\":");
-        put_dur(&b, c->end - c->first);
-        LIT(&b, ",\"handshake\":");
-        put_str(&b, tcpsm_handshake(c));
-        LIT(&b, ",\"syn_count\":");
-        put_u64(&b, c->syn_count);
-        LIT(&b, ",\"syn_times\":[");
+        ROOM(p);
+        p = LIT(p, "{\"id\":");
+        p = put_u64(p, c->id);
+        p = LIT(p, ",\"client\":");
+        p = put_endpoint(p, c->family, &c->cli);
+        ROOM(p);
+        p = LIT(p, ",\"server\":");
+        p = put_endpoint(p, c->family, &c->srv);
+        ROOM(p);
+        p = LIT(p, ",\"first\":");
+        p = put_time(p, &sc, c->first);
+        p = LIT(p, ",\"last\":");
+        p = put_time(p, &sc, c->last);
+        ROOM(p);
+        p = LIT(p, ",\"duration_s\":");
+        p = put_dur(p, &sc, c->end - c->first);
+        p = LIT(p, ",\"handshake\":");
+        p = put_str(p, tcpsm_handshake(c));
+        ROOM(p);
+        p = LIT(p, ",\"syn_count\":");
+        p = put_u64(p, c->syn_count);
+        p = LIT(p, ",\"syn_times\":[");
         if (c->syn_ts) {
-                put_time(&b, c->syn_ts);
+                p = put_time(p, &sc, c->syn_ts);
                 for (int i = 0; i + 1 < c->syn_count && i < RS_MAX_SYN_TIMES; i++) {
-                        LIT(&b, ",");
-                        put_time(&b, c->syn_ts + (int64_t)c->syn_dt[i] * 1000);
+                        ROOM(p);
+                        *p++ = ',';
+                        p = put_time(p, &sc, c->syn_ts + (int64_t)c->syn_dt[i] * 1000);
                 }
         }
-        LIT(&b, "],\"synack\":");
-        put_time(&b, c->synack_ts);
-        LIT(&b, ",\"established\":");
-        put_time(&b, c->est_ts);
-        LIT(&b, ",\"rtt_s\":");
-        if (rtt < 0)
-                LIT(&b, "null");
-        else
-                put_dur(&b, rtt);
-        LIT(&b, ",\"mss\":[");
-        put_u64(&b, c->s[CLIENT].mss);
-        LIT(&b, ",");
-        put_u64(&b, c->s[SERVER].mss);
-        LIT(&b, "],\"close\":{\"by\":");
-        if (ci.by < 0)
-                LIT(&b, "null");
-        else
-                put_str(&b, side_name(ci.by));
-        LIT(&b, ",\"how\":");
-        if (ci.how == HOW_NONE)
-                LIT(&b, "null");
-        else
-                put_str(&b, ci.how == HOW_FIN ? "fin" : "rst");
-        LIT(&b, ",\"at\":");
-        put_time(&b, ci.at);
-        LIT(&b, "},\"end\":");
-        put_str(&b, tcpsm_reason_name((enum close_reason)c->reason));
-        LIT(&b, ",\"client_pkts\":");
-        put_u64(&b, c->s[CLIENT].pkts);
-        LIT(&b, ",\"client_bytes\":");
-        put_u64(&b, tcpsm_bytes(c, CLIENT));
-        LIT(&b, ",\"server_pkts\":");
-        put_u64(&b, c->s[SERVER].pkts);
-        LIT(&b, ",\"server_bytes\":");
-        put_u64(&b, tcpsm_bytes(c, SERVER));
-        LIT(&b, ",\"duplicates\":");
-        put_u64(&b, c->dups);
-        LIT(&b, ",\"client_side\":");
-        put_side(&b, c, CLIENT);
-        LIT(&b, ",\"server_side\":");
-        put_side(&b, c, SERVER);
-        LIT(&b, ",\"state\":");
-        put_str(&b, tcpsm_conn_state(c));
-        LIT(&b, ",\"history\":");
-        put_str(&b, tcpsm_history(c, flags_only, hist, sizeof hist));
-        LIT(&b, ",\"syn_to_close_s\":");
-        put_num(&b, d ? d->syn_to_close : NAN);
-        LIT(&b, ",\"idle_before_close_s\":");
-        put_num(&b, d ? d->idle_before_close : NAN);
-        LIT(&b, ",\"findings\":[");
+        ROOM(p);
+        p = LIT(p, "],\"synack\":");
+        p = put_time(p, &sc, c->synack_ts);
+        p = LIT(p, ",\"established\":");
+        p = put_time(p, &sc, c->est_ts);
+        ROOM(p);
+        p = LIT(p, ",\"rtt_s\":");
+        p = rtt < 0 ? LIT(p, "null") : put_dur(p, &sc, rtt);
+        p = LIT(p, ",\"mss\":[");
+        p = put_u64(p, c->s[CLIENT].mss);
+        *p++ = ',';
+        p = put_u64(p, c->s[SERVER].mss);
+        ROOM(p);
+        p = LIT(p, "],\"close\":{\"by\":");
+        p = ci.by < 0 ? LIT(p, "null") : put_str(p, side_name(ci.by));
+        p = LIT(p, ",\"how\":");
+        p = ci.how == HOW_NONE ? LIT(p, "null") : put_str(p, ci.how == HOW_FIN ? "fin" : "rst");
+        ROOM(p);
+        p = LIT(p, ",\"at\":");
+        p = put_time(p, &sc, ci.at);
+        p = LIT(p, "},\"end\":");
+        p = put_str(p, tcpsm_reason_name((enum close_reason)c->reason));
+        ROOM(p);
+        p = LIT(p, ",\"client_pkts\":");
+        p = put_u64(p, c->s[CLIENT].pkts);
+        p = LIT(p, ",\"client_bytes\":");
+        p = put_u64(p, tcpsm_bytes(c, CLIENT));
+        ROOM(p);
+        p = LIT(p, ",\"server_pkts\":");
+        p = put_u64(p, c->s[SERVER].pkts);
+        p = LIT(p, ",\"server_bytes\":");
+        p = put_u64(p, tcpsm_bytes(c, SERVER));
+        ROOM(p);
+        p = LIT(p, ",\"duplicates\":");
+        p = put_u64(p, c->dups);
+        p = LIT(p, ",\"client_side\":");
+        if (!(p = put_side(p, end, &sc, c, CLIENT)))
+                return 0;
+        ROOM(p);
+        p = LIT(p, ",\"server_side\":");
+        if (!(p = put_side(p, end, &sc, c, SERVER)))
+                return 0;
+        ROOM(p);
+        p = LIT(p, ",\"state\":");
+        p = put_str(p, tcpsm_conn_state(c));
+        p = LIT(p, ",\"history\":");
+        p = put_str(p, tcpsm_history(c, flags_only, hist, sizeof hist));
+        ROOM(p);
+        p = LIT(p, ",\"syn_to_close_s\":");
+        p = put_num(p, &sc, d ? d->syn_to_close : NAN);
+        ROOM(p);
+        p = LIT(p, ",\"idle_before_close_s\":");
+        p = put_num(p, &sc, d ? d->idle_before_close : NAN);
+        p = LIT(p, ",\"findings\":[");
         for (int i = 0; d && i < d->n; i++) {
-                if (i)
-                        LIT(&b, ",");
-                LIT(&b, "{");
-                put_finding_fields(&b, &d->f[i]);
-                LIT(&b, "}");
+                ROOM(p);
+                p = i ? LIT(p, ",{") : LIT(p, "{");
+                if (!(p = put_finding_fields(p, end, &sc, &d->f[i])))
+                        return 0;
+                *p++ = '}';
         }
-        LIT(&b, "]");
+        ROOM(p);
+        p = LIT(p, "]");
         if (with_type)
-                LIT(&b, ",\"type\":\"connection\"");
-        LIT(&b, "}");
-        return jb_done(&b, buf);
+                p = LIT(p, ",\"type\":\"connection\"");
+        p = LIT(p, "}");
+        return (size_t)(p - buf);
 }
 
 size_t report_json_finding(const struct conn *c, const struct finding *f, char *buf, size_t len)
 {
-        struct jb b = JB_INIT(buf, len);
+        const char *end = buf + len;
+        char *p = buf;
+        struct secs sc = SECS_INIT;
 
-        LIT(&b, "{");
-        put_finding_fields(&b, f);
-        LIT(&b, ",\"type\":\"finding\",\"id\":");
-        put_u64(&b, c->id);
-        LIT(&b, ",\"client\":");
-        put_endpoint(&b, c->family, &c->cli);
-        LIT(&b, ",\"server\":");
-        put_endpoint(&b, c->family, &c->srv);
-        LIT(&b, "}");
-        return jb_done(&b, buf);
+        ROOM(p);
+        *p++ = '{';
+        if (!(p = put_finding_fields(p, end, &sc, f)))
+                return 0;
+        ROOM(p);
+        p = LIT(p, ",\"type\":\"finding\",\"id\":");
+        p = put_u64(p, c->id);
+        p = LIT(p, ",\"client\":");
+        p = put_endpoint(p, c->family, &c->cli);
+        ROOM(p);
+        p = LIT(p, ",\"server\":");
+        p = put_endpoint(p, c->family, &c->srv);
+        p = LIT(p, "}");
+        return (size_t)(p - buf);
 }
 
 static json_t *jinputs(const struct report *r)

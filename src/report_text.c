@@ -36,8 +36,9 @@ static char *put_quad(char *q, const uint8_t *a)
 /* inet_ntop(AF_INET6) without stdio (it formats each group with sprintf):
  * RFC 5952 text as glibc writes it, the first longest run of two or more
  * zero groups as "::", IPv4-mapped and -compatible addresses with a
- * dotted quad.  buf has room for 46 bytes. */
-static void put_ip6(char *q, const uint8_t *a)
+ * dotted quad.  Writes at most 46 bytes, the last a NUL; returns where
+ * the NUL is. */
+static char *put_ip6(char *q, const uint8_t *a)
 {
         static const char hex[] = "0123456789abcdef";
         unsigned w[8];
@@ -68,7 +69,7 @@ static void put_ip6(char *q, const uint8_t *a)
                     (blen == 6 || (blen == 7 && w[7] != 1) || (blen == 5 && w[5] == 0xffff))) {
                         q = put_quad(q, a + 12);
                         *q = '\0';
-                        return;
+                        return q;
                 }
                 for (int s = 12, lead = 1; s >= 0; s -= 4) {
                         unsigned d = w[i] >> s & 15;
@@ -81,6 +82,12 @@ static void put_ip6(char *q, const uint8_t *a)
         if (best >= 0 && best + blen == 8)
                 *q++ = ':';
         *q = '\0';
+        return q;
+}
+
+char *report_ip_put(char *p, int family, const struct endpoint *e)
+{
+        return family == 6 ? put_ip6(p, e->addr) : put_quad(p, e->addr);
 }
 
 const char *report_ip(int family, const struct endpoint *e, char *buf, size_t len)
