@@ -1,7 +1,7 @@
 /* fuzz_pipeline.c - libFuzzer harness for the whole pipeline: the input is
  * a capture file (pcap or pcapng) read through libpcap from memory, then
- * decoded, tracked, detected, summarised and reported as text and as JSON
- * to /dev/null. */
+ * decoded, tracked, detected, summarised and reported as text, JSON and
+ * JSON Lines to /dev/null. */
 #define _GNU_SOURCE             /* fmemopen */
 #include <stdint.h>
 #include <stdio.h>
@@ -44,5 +44,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 return 0;
         run(data, size, FMT_TEXT, out);
         run(data, size, FMT_JSON, out);
+        run(data, size, FMT_JSONL, out);
         return 0;
 }
