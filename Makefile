@@ -21,6 +21,7 @@ SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover
 MODULES = capture decode conn tcpsm detect cluster summary spool analysis report_text report_json metrics
 OBJ     = $(MODULES:%=build/%.o)
 SAN_OBJ = $(MODULES:%=build/san/%.o)
+GEN_OBJ = $(MODULES:%=build/general/%.o)
 UNITS   = check_decode check_conn check_tcpsm check_detect check_spool check_metrics check_report
 
 all: rstscope
@@ -36,6 +37,16 @@ build/%.o: src/%.c | build
 build/san/%.o: src/%.c | build
 	@echo "  CC-SAN  $<"
 	@$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
+
+# Without the fast paths (RS_NO_SHORTCUTS), for tests/shortcuts-same.sh.
+build/general/%.o: src/%.c | build
+	@echo "  CC-GEN  $<"
+	@mkdir -p $(@D)
+	@$(CC) $(CFLAGS) -O1 -fno-lto -DRS_NO_SHORTCUTS -c -o $@ $<
+
+build/rstscope-general: $(GEN_OBJ) build/general/main.o
+	@echo "  LD-GEN  $@"
+	@$(CC) $(CFLAGS) -O1 -fno-lto $(LDFLAGS) -o $@ $^ $(LIBS)
 
 build/rstscope-san: $(SAN_OBJ) build/san/main.o
 	@echo "  LD-SAN  $@"
@@ -53,10 +64,10 @@ build/pcapgen: tests/pcapgen.c | build
 	$(CC) $(CFLAGS) -o $@ $< $(LIBS)
 
 build:
-	@mkdir -p build/san build/tests
+	@mkdir -p build/san build/general build/tests
 
 # Unit tests (Check, fork mode) and the golden end-to-end tests.
-check: rstscope build/rstscope-san build/pcapgen build/bench/gen $(UNITS:%=build/tests/%) $(UNITS:%=build/tests/san-%)
+check: rstscope build/rstscope-san build/rstscope-general build/pcapgen build/bench/gen $(UNITS:%=build/tests/%) $(UNITS:%=build/tests/san-%)
 	@for t in $(UNITS); do build/tests/$$t || exit 1; done
 	@for t in $(UNITS); do CK_FORK=yes build/tests/san-$$t >/dev/null || \
 	    { echo "sanitizer unit test $$t failed"; build/tests/san-$$t; exit 1; }; done
@@ -67,6 +78,7 @@ check: rstscope build/rstscope-san build/pcapgen build/bench/gen $(UNITS:%=build
 	@tests/corpus-robust.sh build/rstscope-san
 	@tests/shard-union.sh ./rstscope
 	@tests/threads-same.sh build/rstscope-san
+	@tests/shortcuts-same.sh ./rstscope build/rstscope-general
 	@tests/synflood.sh ./rstscope
 	@tests/live.sh build/rstscope-san
 	@$(PYTHON) tests/conformance.py --rstscope ./rstscope --min-state 99 >build/conformance.txt; \
@@ -118,7 +130,7 @@ clean:
 
 .PHONY: all check check-asan testdata conformance fuzz install uninstall clean
 
--include $(wildcard build/*.d build/san/*.d build/tests/*.d)
+-include $(wildcard build/*.d build/san/*.d build/general/*.d build/tests/*.d)
 
 # ---------------------------------------------------------------------------
 # Benchmark (bench/, issue "Speed and memory"): `make bench` builds the

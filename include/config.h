@@ -101,6 +101,11 @@
                                          batches, each ~96 KiB) */
 #endif
 
+/* RS_NO_SHORTCUTS (defined or not, no value): build without the fast paths
+ * (decode.c's Ethernet/IP-to-TCP shortcut, tcpsm.c's one-step path for
+ * in-order segments), so every packet goes through the general code;
+ * tests/shortcuts-same.sh checks that the output is the same. */
+
 #ifndef RS_PREFETCH_AHEAD
 #  define RS_PREFETCH_AHEAD     16    /* the worker asks for a segment's hash bucket
                                          this many segments ahead, and for its

@@ -462,6 +462,7 @@ static enum dec_result dec_ipv6(struct frame f, struct segment *seg)
         }
 }
 
+#ifndef RS_NO_SHORTCUTS
 /* The usual datagram in one step: IPv4 (not a fragment, length within the
  * frame) or IPv6 (no extension header, payload length set and within the
  * frame) carrying TCP.  The result is what dec_ipv4/dec_ipv6 and
@@ -496,6 +497,7 @@ static enum dec_result dec_ip_tcp(const struct frame *f, struct segment *seg)
         }
         return DEC_NRESULTS;
 }
+#endif
 
 /* Any IP datagram, after dec_ip_tcp has declined it. */
 static enum dec_result dec_ip_any(struct frame f, struct segment *seg)
@@ -514,9 +516,13 @@ static enum dec_result dec_ip_any(struct frame f, struct segment *seg)
 
 static enum dec_result dec_ip(struct frame f, struct segment *seg)
 {
+#ifndef RS_NO_SHORTCUTS
         enum dec_result r = dec_ip_tcp(&f, seg);
 
-        return r != DEC_NRESULTS ? r : dec_ip_any(f, seg);
+        if (r != DEC_NRESULTS)
+                return r;
+#endif
+        return dec_ip_any(f, seg);
 }
 
 /* ---- link layers ---- */
@@ -807,6 +813,7 @@ enum dec_result decode_frame(int dlt, const uint8_t *p, uint32_t caplen,
         const struct link_decoder *d;
         struct frame f = { p, caplen, wirelen < caplen ? caplen : wirelen, 0, NULL };
 
+#ifndef RS_NO_SHORTCUTS
         /* the usual frame, Ethernet II carrying IP, without the lookup and
          * the walk over tags (what dec_ether would do for it) */
         if (dlt == DLT_EN10MB && caplen >= 14 &&
@@ -817,6 +824,7 @@ enum dec_result decode_frame(int dlt, const uint8_t *p, uint32_t caplen,
                 enum dec_result r = dec_ip_tcp(&g, seg);
                 return r != DEC_NRESULTS ? r : dec_ip_any(g, seg);
         }
+#endif
         if (!(d = link_lookup(dlt)))
                 return DEC_ERR_LINK_BAD;
         return d->fn(f, seg);

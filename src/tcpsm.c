@@ -551,6 +551,7 @@ static void note_after_close(struct tcpsm *sm, struct crec *c, int dir, uint32_t
         }
 }
 
+#ifndef RS_NO_SHORTCUTS
 /* The usual segment of an established connection, applied in one step:
  * an ACK, with or without payload, in order and contiguous, that changes
  * no state, records no history letter and needs no extension.  Returns 0
@@ -582,6 +583,7 @@ static int conn_apply_plain(struct crec *c, int dir, const struct segment *seg, 
         }
         return 1;
 }
+#endif
 
 /* Apply seg, sent by side dir, to c (Zeek's TCPSessionAdapter::Process);
  * now is seg's time as an offset of c. */
@@ -596,8 +598,10 @@ static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct s
         int32_t d;
         int keepalive, rexmit = 0;
 
+#ifndef RS_NO_SHORTCUTS
         if (conn_apply_plain(c, dir, seg, now))
                 return;
+#endif
         if (f & TH_RST)
                 seglen -= seg->payload; /* RST payload is diagnostic text, not data */
         one_past = seg->seq + seglen;
