@@ -104,10 +104,16 @@ static INLINE size_t ndigits(uint64_t v)
         return n + (v >= 10) + (v >= 100) + (v >= 1000);
 }
 
-/* v in decimal: at most 20 bytes.  Most counts are below 100. */
-static INLINE char *put_u64(char *p, uint64_t v)
+/* v in decimal, 32-bit arithmetic (sequence numbers, ports, counts and
+ * seconds all fit): at most 10 bytes. */
+static INLINE char *put_u32(char *p, uint32_t v)
 {
+        static const uint32_t pow10[10] = {
+                1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
+        };
+        unsigned t;
         size_t n;
+        char *q;
 
         if (v < 10) {
                 *p = (char)('0' + v);
@@ -117,6 +123,29 @@ static INLINE char *put_u64(char *p, uint64_t v)
                 memcpy(p, digits2 + v * 2, 2);
                 return p + 2;
         }
+        t = ((32 - (unsigned)__builtin_clz(v)) * 1233) >> 12;  /* log10 of the top bit */
+        n = t + (v >= pow10[t]);
+        q = p + n;
+        while (v >= 100) {
+                uint32_t r = v % 100;
+                v /= 100;
+                q -= 2;
+                memcpy(q, digits2 + r * 2, 2);
+        }
+        if (v >= 10)
+                memcpy(q - 2, digits2 + v * 2, 2);
+        else
+                q[-1] = (char)('0' + v);
+        return p + n;
+}
+
+/* v in decimal: at most 20 bytes.  Most counts are below 100. */
+static INLINE char *put_u64(char *p, uint64_t v)
+{
+        size_t n;
+
+        if (v <= UINT32_MAX)
+                return put_u32(p, (uint32_t)v);
         n = ndigits(v);
         fmt_u64(p + n, v);
         return p + n;
