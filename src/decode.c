@@ -514,15 +514,24 @@ static enum dec_result dec_ip_any(struct frame f, struct segment *seg)
         }
 }
 
-static enum dec_result dec_ip(struct frame f, struct segment *seg)
+/* An IP datagram at f, taken by pointer and inlined: decode_frame's fast
+ * path builds its frame on the stack, and copying it by value into an
+ * argument stalled on store forwarding. */
+static inline __attribute__((always_inline)) enum dec_result
+dec_ip_at(const struct frame *f, struct segment *seg)
 {
 #ifndef RS_NO_SHORTCUTS
-        enum dec_result r = dec_ip_tcp(&f, seg);
+        enum dec_result r = dec_ip_tcp(f, seg);
 
         if (r != DEC_NRESULTS)
                 return r;
 #endif
-        return dec_ip_any(f, seg);
+        return dec_ip_any(*f, seg);
+}
+
+static enum dec_result dec_ip(struct frame f, struct segment *seg)
+{
+        return dec_ip_at(&f, seg);
 }
 
 /* ---- link layers ---- */
@@ -818,11 +827,8 @@ enum dec_result decode_frame(int dlt, const uint8_t *p, uint32_t caplen,
          * the walk over tags (what dec_ether would do for it) */
         if (dlt == DLT_EN10MB && caplen >= 14 &&
             (be16(p + 12) == 0x0800 || be16(p + 12) == 0x86dd)) {
-                /* (dec_ip_tcp takes a pointer: a frame passed by value is
-                 * copied through the stack, a store-forwarding stall here) */
                 struct frame g = { p + 14, caplen - 14, f.wire - 14, 0, NULL };
-                enum dec_result r = dec_ip_tcp(&g, seg);
-                return r != DEC_NRESULTS ? r : dec_ip_any(g, seg);
+                return dec_ip_at(&g, seg);
         }
 #endif
         if (!(d = link_lookup(dlt)))
