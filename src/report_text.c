@@ -92,12 +92,8 @@ char *report_ip_put(char *p, int family, const struct endpoint *e)
 
 const char *report_ip(int family, const struct endpoint *e, char *buf, size_t len)
 {
-        if (family != 6 && len >= 16) {         /* without stdio */
-                *put_quad(buf, e->addr) = '\0';
-                return buf;
-        }
-        if (family == 6 && len >= 46) {
-                put_ip6(buf, e->addr);
+        if (len >= (family == 6 ? 46u : 16u)) {         /* without stdio */
+                *report_ip_put(buf, family, e) = '\0';
                 return buf;
         }
         if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, e->addr, buf, (socklen_t)len))
