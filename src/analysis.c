@@ -14,9 +14,9 @@
  * they ended, and it writes their records (it has time to spare while the
  * worker is busy).  So the output is the same as with one thread. */
 #include <errno.h>
-#include <stddef.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -76,6 +76,29 @@ static void *lane_pop(struct lane *l)
         l->head = (l->head + 1) % RS_WORKER_BATCHES;
         l->queued--;
         return b;
+}
+
+/* The consumer gives a batch back empty; the producer takes one as cur. */
+static void lane_give_back(struct lane *l, void *b)
+{
+        l->idle[l->nidle++] = b;
+}
+
+static void lane_take(struct lane *l)
+{
+        l->cur = l->idle[--l->nidle];
+}
+
+/* Allocate the lane's batches of size bytes (zeroed), cur taken. */
+static int lane_init(struct lane *l, size_t size)
+{
+        for (size_t i = 0; i < RS_WORKER_BATCHES; i++) {
+                if (!(l->all[i] = calloc(1, size)))
+                        return -1;
+                lane_give_back(l, l->all[i]);
+        }
+        lane_take(l);
+        return 0;
 }
 
 struct worker {
@@ -309,7 +332,7 @@ static void worker_record(struct worker *w, const struct conn *c, const struct d
                 pthread_cond_wait(&w->more, &w->lock);
         }
         w->worker_waits_rec = 0;
-        w->rec.cur = w->rec.idle[--w->rec.nidle];
+        lane_take(&w->rec);
         pthread_mutex_unlock(&w->lock);
 }
 
@@ -340,7 +363,7 @@ static void *worker_main(void *arg)
                 }
                 b->n = 0;
                 pthread_mutex_lock(&w->lock);
-                w->seg.idle[w->seg.nidle++] = b;
+                lane_give_back(&w->seg, b);
                 if (w->reader_waits && w->seg.nidle >= RS_WORKER_BATCHES / 2)
                         pthread_cond_signal(&w->room);
         }
@@ -368,7 +391,7 @@ static void drain_records(struct analysis *a, struct worker *w)
                         write_record(a, &rb->r[i].c, &rb->r[i].d, (int)rb->r[i].fonly);
                 rb->n = 0;
                 pthread_mutex_lock(&w->lock);
-                w->rec.idle[w->rec.nidle++] = rb;
+                lane_give_back(&w->rec, rb);
                 any = 1;
         }
         if (any && w->worker_waits_rec)
@@ -402,7 +425,7 @@ static void worker_submit(struct analysis *a, int last)
         }
         w->reader_waits = 0;
         if (!w->seg.cur && !last)
-                w->seg.cur = w->seg.idle[--w->seg.nidle];
+                lane_take(&w->seg);
         pthread_mutex_unlock(&w->lock);
 }
 
@@ -422,15 +445,9 @@ static struct worker *worker_start(struct analysis *a)
 
         if (!w)
                 return NULL;
-        for (size_t i = 0; i < RS_WORKER_BATCHES; i++)
-                if (!(w->seg.all[i] = w->seg.idle[w->seg.nidle++] = calloc(1, sizeof(struct batch))) ||
-                    !(w->rec.all[i] = w->rec.idle[w->rec.nidle++] = calloc(1, sizeof(struct rbatch)))) {
-                        worker_free(w);
-                        return NULL;
-                }
-        w->seg.cur = w->seg.idle[--w->seg.nidle];
-        w->rec.cur = w->rec.idle[--w->rec.nidle];
-        if (pthread_mutex_init(&w->lock, NULL)) {
+        if (lane_init(&w->seg, sizeof(struct batch)) < 0 ||
+            lane_init(&w->rec, sizeof(struct rbatch)) < 0 ||
+            pthread_mutex_init(&w->lock, NULL)) {
                 worker_free(w);
                 return NULL;
         }
