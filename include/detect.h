@@ -19,7 +19,8 @@ enum finding_kind {
         DET_NKINDS
 };
 
-/* Linux SYN retransmission schedules (see FIELDNOTES). */
+/* Linux SYN retransmission schedules (Documentation/networking/ip-sysctl.rst:
+ * tcp_syn_retries, tcp_syn_linear_timeouts). */
 enum syn_schedule { SCHED_UNKNOWN = 0, SCHED_CLASSIC, SCHED_LINEAR };
 
 struct finding {

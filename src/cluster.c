@@ -284,7 +284,7 @@ static const struct known_default defaults[] = {
         { 5, "Apache httpd KeepAliveTimeout 5 s", "httpd.apache.org/docs/2.4/mod/core.html#keepalivetimeout",
           MI | MS | BY_SERVER },
         { 6, "Node.js keepAliveTimeout 5 s + 1 s buffer (Node >= 20: FIN at ~6 s, header still says timeout=5)",
-          "FIELDNOTES (measured on Node 20); nodejs.org/api/http.html (>= 22.19, 24.6)", MI | MS | BY_SERVER },
+          "nodejs.org/api/http.html: server.keepAliveTimeoutBuffer (>= 22.19, 24.6); nodejs/node#54863", MI | MS | BY_SERVER },
         { 10, "CherryPy/cheroot timeout 10 s", "docs.cherrypy.dev: server.socket_timeout", MI | MS | BY_SERVER },
         { 20, "Tomcat connectionTimeout 20 s (stock server.xml)", "tomcat.apache.org/tomcat-10.1-doc/config/http.html",
           MI | MS | BY_SERVER },
@@ -312,7 +312,7 @@ static const struct known_default defaults[] = {
         { 5, "Envoy connect_timeout default 5 s", "envoyproxy.io: Cluster connect_timeout", MG | BY_CLIENT },
         { 10, "Istio connectTimeout default 10 s", "istio.io: DestinationRule ConnectionPoolSettings", MG | BY_CLIENT },
         { 11, "the Linux kernel giving up (linear-first SYN schedule, tcp_syn_retries 6)",
-          "FIELDNOTES; kernel ip-sysctl tcp_syn_linear_timeouts", MG | BY_CLIENT },
+          "kernel ip-sysctl: tcp_syn_linear_timeouts", MG | BY_CLIENT },
         { 127, "the Linux kernel giving up (classic SYN schedule, tcp_syn_retries 6)",
           "kernel ip-sysctl: tcp_syn_retries", MG | BY_CLIENT },
 };

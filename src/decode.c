@@ -3,7 +3,8 @@
  * given (p, cap, wire) = (start, readable bytes, bytes on the wire) and
  * checks before it reads.  It does not reassemble IP fragments or TCP
  * streams and does not validate checksums (loopback captures carry partial
- * checksums, see FIELDNOTES). */
+ * checksums with checksum offload, so validating them would drop real
+ * packets). */
 #include <string.h>
 
 #include <pcap/dlt.h>
