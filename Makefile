@@ -18,11 +18,11 @@ CHECK_LIBS   = $(shell $(PKG_CONFIG) --libs check)
 
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-MODULES = capture decode conn tcpsm detect cluster summary spool analysis report_text report_json metrics
+MODULES = capture decode conn record tcpsm detect cluster summary spool analysis report_text report_json metrics
 OBJ     = $(MODULES:%=build/%.o)
 SAN_OBJ = $(MODULES:%=build/san/%.o)
 GEN_OBJ = $(MODULES:%=build/general/%.o)
-UNITS   = check_decode check_conn check_tcpsm check_detect check_spool check_metrics check_report
+UNITS   = check_decode check_record check_conn check_tcpsm check_detect check_spool check_metrics check_report
 
 all: rstscope
 
@@ -79,6 +79,7 @@ check: rstscope build/rstscope-san build/rstscope-general build/pcapgen build/be
 	@tests/shard-union.sh ./rstscope
 	@tests/threads-same.sh build/rstscope-san
 	@tests/shortcuts-same.sh ./rstscope build/rstscope-general
+	@tests/docs-agree.sh ./rstscope
 	@tests/synflood.sh ./rstscope
 	@tests/live.sh build/rstscope-san
 	@$(PYTHON) tests/conformance.py --rstscope ./rstscope --min-state 99 >build/conformance.txt; \

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
 #include "decode.h"
 #include "tcpsm.h"
 
@@ -27,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 return 0;
         if (!ready) {
                 struct conn_limits lim = { 1000000000, 1000000000, 1000000000, 1000 };
-                if (tcpsm_init(&sm, &lim, NULL, NULL) < 0)
+                if (tcpsm_init(&sm, &lim, -1, NULL, NULL) < 0)
                         return 0;
                 ready = 1;
         }

@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 #include "capture.h"
-#include "conn.h"
+#include "tcpsm.h"
 #include "detect.h"
 #include "summary.h"
 

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* TCP flag bits, as in the header's 13th byte */
 #define TH_FIN  0x01
@@ -21,6 +22,16 @@ struct endpoint {
         uint8_t  addr[16];      /* IPv4 in the first 4 bytes, rest zero */
         uint16_t port;          /* host order */
 };
+
+/* Same address and port. */
+static inline int endpoint_eq(const struct endpoint *a, const struct endpoint *b)
+{
+        return a->port == b->port && memcmp(a->addr, b->addr, 16) == 0;
+}
+
+/* Hash of a 5-tuple, the same from both directions (the connection
+ * table's buckets, --shard). */
+uint64_t conn_tuple_hash(const struct endpoint *a, const struct endpoint *b);
 
 struct segment {
         int64_t  ts;            /* packet time, ns since the epoch */

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "conn.h"
+#include "record.h"
 
 enum finding_kind {
         DET_REFUSED = 0,                /* SYN answered by RST */
@@ -45,7 +45,6 @@ struct finding {
 
 struct det_opts {
         double min_idle_s;              /* idle_close threshold, see RS_MIN_IDLE_S */
-        int flags_only;                 /* capture holds only SYN/FIN/RST */
         int64_t capture_end;            /* last packet time, ns (abandonment) */
 };
 

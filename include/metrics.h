@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conn.h"
+#include "record.h"
 #include "detect.h"
 
 #define METRICS_MAX_PORTS 64            /* server ports with their own label value */

@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 #include "capture.h"
-#include "conn.h"
+#include "record.h"
 #include "detect.h"
 #include "summary.h"
 #include "tcpsm.h"
@@ -29,15 +29,15 @@ struct report {
 };
 
 /* One connection's table row (no newline) into buf; returns its length. */
-size_t report_text_row(const struct conn *c, int verbose, int flags_only, char *buf, size_t len);
+size_t report_text_row(const struct conn *c, int verbose, char *buf, size_t len);
 /* Everything before the rows, including the table heading. */
 void report_text_head(FILE *out, const struct report *r);
 
 /* One connection as a JSON object (no newline) into buf; returns its
  * length, or 0 when it does not fit.  RS_JSON_RECORD_MAX always fits. */
 #define RS_JSON_RECORD_MAX 8192
-size_t report_json_conn(const struct conn *c, const struct det_result *d, int flags_only,
-                        int with_type, char *buf, size_t len);
+size_t report_json_conn(const struct conn *c, const struct det_result *d, int with_type,
+                        char *buf, size_t len);
 /* JSON Lines: one finding of a connection, with the connection's id and
  * endpoints, into buf; returns its length, or 0 when it does not fit. */
 size_t report_json_finding(const struct conn *c, const struct finding *f, char *buf, size_t len);

@@ -12,14 +12,13 @@
 #include <stdint.h>
 
 #include "cluster.h"
-#include "conn.h"
+#include "record.h"
 #include "detect.h"
 
 #define HIST_BINS 1400          /* log bins of ratio 1.02 from 1 µs: up to ~12 days */
 #define SUM_MAX_LIKELY 4
 #define SUM_EXAMPLES 3
 #define SUM_SHOW_BINS 40
-#define SUM_NSTATES 13
 
 struct example {                /* enough to name a connection in a report */
         uint64_t id;
@@ -87,8 +86,8 @@ struct summary_opts {
 struct summary {
         struct summary_opts o;
         uint64_t nconns;
-        uint64_t states[SUM_NSTATES];   /* per conn_state, in summary_state_name order */
-        uint64_t closes[5];             /* client FIN, client RST, server FIN, server RST, none */
+        uint64_t states[ZS_N];          /* per enum zeek_state */
+        uint64_t closes[CLOSE_N];       /* per enum close_kind */
         uint64_t kind_conns[DET_NKINDS]; /* connections with >= 1 finding of the kind */
         uint64_t kind_inferred[DET_NKINDS]; /* of which only inferred */
         struct hist kind_h[DET_NKINDS]; /* each kind's measure (see summary_kind_value) */
@@ -111,7 +110,6 @@ void summary_add(struct summary *s, const struct conn *c, const struct det_resul
 int summary_finish(struct summary *s);
 void summary_free(struct summary *s);
 
-const char *summary_state_name(size_t i);
 /* The value a finding kind is histogrammed by, NAN when none. */
 double summary_kind_value(const struct finding *f);
 /* Percentile-style summary and shown bins of a histogram. */

@@ -1,16 +1,24 @@
 /* tcpsm.h - the TCP state machine: applies each decoded segment to its
  * connection (creating one, or a new one when the 5-tuple is reused),
- * tracks each side's state, sequence space, counts and Zeek-style history,
- * and derives the per-connection verdicts (conn_state, handshake, close).
- * Owns nothing but its statistics; the table owns the records. */
+ * tracks each side's state, sequence space, counts and Zeek-style history
+ * in its connection table (which it creates and destroys), and hands out
+ * each connection that leaves the table as a finished record (record.h)
+ * with its verdicts computed. */
 #ifndef RS_TCPSM_H
 #define RS_TCPSM_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conn.h"
 #include "decode.h"
+#include "record.h"
+
+struct conn_limits {
+        int64_t idle_ns;        /* established connections, RS_IDLE_TIMEOUT_S */
+        int64_t halfopen_ns;    /* handshake not completed, RS_HALFOPEN_TIMEOUT_S */
+        int64_t linger_ns;      /* over (RST, or FIN from both), RS_CLOSE_LINGER_S */
+        uint32_t max_conns;     /* RS_MAX_CONNS */
+};
 
 struct tcpsm_stats {
         uint64_t segments;      /* segments applied */
@@ -20,9 +28,13 @@ struct tcpsm_stats {
         uint64_t nomem;         /* segments lost to allocation failure */
 };
 
+struct conn_table;
+
 struct tcpsm {
-        struct conn_table *table;
+        struct conn_table *table;       /* private (conn_table.h) */
         int64_t linger_ns;      /* see RS_CLOSE_LINGER_S */
+        int flags_only_hint;    /* 1: SYN/FIN/RST only (by the capture filter), 0: full,
+                                   -1: judge from the segments seen so far */
         struct tcpsm_stats st;
         void (*finish)(struct conn *c, void *ctx);      /* each connection leaving */
         void *ctx;
@@ -30,37 +42,27 @@ struct tcpsm {
 
 /* A state machine with its own table; finish (may be NULL) gets every
  * connection as it leaves.  -1 when out of memory. */
-int tcpsm_init(struct tcpsm *sm, const struct conn_limits *lim,
+int tcpsm_init(struct tcpsm *sm, const struct conn_limits *lim, int flags_only_hint,
                void (*finish)(struct conn *c, void *ctx), void *ctx);
 void tcpsm_free(struct tcpsm *sm);
 
 /* Apply one segment (seg->ts set). */
 void tcpsm_on_segment(struct tcpsm *sm, const struct segment *seg);
 
-/* The full record of a table record (as the finish callback gets it). */
-void tcpsm_expand(const struct conn_table *t, const struct crec *r, struct conn *c);
+/* A hint, ahead of tcpsm_on_segment(seg): stage 0 asks for seg's hash
+ * bucket to be brought into the cache, stage 1 (some segments later) for
+ * the record at the head of that bucket.  Changes nothing. */
+void tcpsm_prefetch(const struct tcpsm *sm, const struct segment *seg, int stage);
 
-/* ---- verdicts on a record ---- */
+/* Finish what is idle past its timeout at time now (ns). */
+void tcpsm_expire(struct tcpsm *sm, int64_t now);
+/* Finish every connection still open (end of input). */
+void tcpsm_flush(struct tcpsm *sm);
 
-enum close_how { HOW_NONE = 0, HOW_FIN, HOW_RST };
+/* "SYN/FIN/RST only", as judged from what was seen so far (or the hint). */
+int tcpsm_flags_only(const struct tcpsm *sm);
 
-struct close_info {
-        int by;                 /* CLIENT, SERVER, or -1 */
-        enum close_how how;
-        int64_t at;             /* ns; 0 when not closed */
-};
-
-void tcpsm_close_info(const struct conn *c, struct close_info *ci);
-/* 0 client FIN, 1 client RST, 2 server FIN, 3 server RST, 4 not closed */
-size_t tcpsm_close_index(const struct conn *c);
-const char *tcpsm_conn_state(const struct conn *c);   /* Zeek conn_state */
-const char *tcpsm_handshake(const struct conn *c);    /* complete, refused, ... */
-uint64_t tcpsm_bytes(const struct conn *c, int side); /* payload bytes from seq space */
-int64_t tcpsm_rtt_ns(const struct conn *c);          /* SYN to handshake ACK, -1 unknown */
-/* History letters ('-' when none, '+' when cut); flags_only drops gap
- * letters, which a SYN/FIN/RST-only capture produces on every FIN. */
-const char *tcpsm_history(const struct conn *c, int flags_only, char *buf, size_t len);
-const char *tcpsm_state_name(enum tcp_state s);
-const char *tcpsm_reason_name(enum close_reason r);
+size_t tcpsm_open_count(const struct tcpsm *sm);        /* connections in the table */
+uint64_t tcpsm_evicted(const struct tcpsm *sm);         /* expired early at the cap */
 
 #endif /* RS_TCPSM_H */

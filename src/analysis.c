@@ -43,7 +43,6 @@ struct batch {                  /* decoded segments on their way to the worker *
 struct rec {
         struct conn c;
         struct det_result d;            /* (findings past d.n are not copied) */
-        int64_t fonly;                  /* SYN/FIN/RST only, as judged then */
 };
 
 struct rbatch {
@@ -147,15 +146,6 @@ struct analysis {
         int any;                        /* a TCP segment was applied */
 };
 
-/* "SYN/FIN/RST only" is judged on what was seen so far: records are made
- * as connections finish. */
-static int flags_only(const struct analysis *a)
-{
-        if (a->cfg.flags_only_hint >= 0)
-                return a->cfg.flags_only_hint;
-        return a->sm.st.segments > 0 && a->sm.st.flagless == 0;
-}
-
 _Static_assert(RS_WRITE_BUFFER > RS_JSON_RECORD_MAX + 2, "a record fits the records buffer");
 
 enum { ERR_NONE, ERR_WRITE, ERR_SPOOL, ERR_RECORD };
@@ -211,8 +201,7 @@ static char *out_room(struct analysis *a)
 }
 
 /* The record of one finished connection, into the output. */
-static void write_record(struct analysis *a, const struct conn *c, const struct det_result *dr,
-                         int fonly)
+static void write_record(struct analysis *a, const struct conn *c, const struct det_result *dr)
 {
         size_t n;
         char *p;
@@ -221,7 +210,7 @@ static void write_record(struct analysis *a, const struct conn *c, const struct 
         case FMT_JSONL:         /* the record, then each finding on its own line */
                 for (int i = 0; i <= dr->n; i++) {
                         p = out_room(a);
-                        n = i == 0 ? report_json_conn(c, dr, fonly, 1, p, RS_JSON_RECORD_MAX - 1)
+                        n = i == 0 ? report_json_conn(c, dr, 1, p, RS_JSON_RECORD_MAX - 1)
                                    : report_json_finding(c, &dr->f[i - 1], p, RS_JSON_RECORD_MAX - 1);
                         if (!n) {
                                 fail(a, ERR_RECORD);
@@ -245,14 +234,14 @@ static void write_record(struct analysis *a, const struct conn *c, const struct 
                         p += 2;
                         a->oused += 2;
                 }
-                if (!(n = report_json_conn(c, dr, fonly, 0, p, RS_JSON_RECORD_MAX)))
+                if (!(n = report_json_conn(c, dr, 0, p, RS_JSON_RECORD_MAX)))
                         fail(a, ERR_RECORD);
                 a->oused += n;
                 if (a->cfg.flush_each)
                         out_flush(a);
                 break;
         case FMT_TEXT:
-                n = report_text_row(c, a->cfg.verbose, fonly, a->row, sizeof a->row);
+                n = report_text_row(c, a->cfg.verbose, a->row, sizeof a->row);
                 if (spool_add(a->spool, c->id, a->row, n) < 0)
                         fail(a, ERR_SPOOL);
                 break;
@@ -265,7 +254,7 @@ static void apply(struct analysis *a, const struct segment *seg)
         a->sm_now = seg->ts;
         /* the packet clock drives expiry, at most once a second */
         if (!a->any || seg->ts - a->swept >= 1000000000) {
-                conn_table_expire(a->sm.table, seg->ts);
+                tcpsm_expire(&a->sm, seg->ts);
                 a->swept = seg->ts;
         }
         a->any = 1;
@@ -308,18 +297,15 @@ _Static_assert(sizeof(struct conn) % 8 == 0 && sizeof(struct finding) % 8 == 0 &
                "a record is whole 8-byte words");
 
 /* (worker) Queue a finished connection for the reading thread to write. */
-static void worker_record(struct worker *w, const struct conn *c, const struct det_result *d,
-                          int fonly)
+static void worker_record(struct worker *w, const struct conn *c, const struct det_result *d)
 {
         struct rbatch *rb = w->rec.cur;
         struct rec *r = &rb->r[rb->n];
         const size_t tail = offsetof(struct det_result, n);
-        int64_t f = fonly;
 
         stream_copy(&r->c, c, sizeof *c);
         stream_copy(r->d.f, d->f, (size_t)d->n * sizeof d->f[0]);
         stream_copy((char *)&r->d + tail, (const char *)d + tail, sizeof *d - tail);
-        stream_copy(&r->fonly, &f, sizeof f);
         if (++rb->n < RS_RECORD_BATCH)
                 return;
         stream_fence();
@@ -356,9 +342,9 @@ static void *worker_main(void *arg)
                 pthread_mutex_unlock(&w->lock);
                 for (size_t i = 0; i < b->n; i++) {
                         if (i + RS_PREFETCH_AHEAD < b->n)
-                                conn_table_prefetch(a->sm.table, &b->s[i + RS_PREFETCH_AHEAD], 0);
+                                tcpsm_prefetch(&a->sm, &b->s[i + RS_PREFETCH_AHEAD], 0);
                         if (i + RS_PREFETCH_AHEAD / 2 < b->n)
-                                conn_table_prefetch(a->sm.table, &b->s[i + RS_PREFETCH_AHEAD / 2], 1);
+                                tcpsm_prefetch(&a->sm, &b->s[i + RS_PREFETCH_AHEAD / 2], 1);
                         apply(a, &b->s[i]);
                 }
                 b->n = 0;
@@ -388,7 +374,7 @@ static void drain_records(struct analysis *a, struct worker *w)
                 struct rbatch *rb = lane_pop(&w->rec);
                 pthread_mutex_unlock(&w->lock);
                 for (size_t i = 0; i < rb->n; i++)
-                        write_record(a, &rb->r[i].c, &rb->r[i].d, (int)rb->r[i].fonly);
+                        write_record(a, &rb->r[i].c, &rb->r[i].d);
                 rb->n = 0;
                 pthread_mutex_lock(&w->lock);
                 lane_give_back(&w->rec, rb);
@@ -479,11 +465,9 @@ static void worker_finish(struct analysis *a)
 
 /* One finished connection: the detectors and the summary here (the worker
  * with two threads), then its record. */
-static void finish_conn(struct analysis *a, const struct conn *c, int64_t capture_end,
-                        int fonly)
+static void finish_conn(struct analysis *a, const struct conn *c, int64_t capture_end)
 {
-        struct det_opts d = { .min_idle_s = a->cfg.min_idle, .flags_only = fonly,
-                              .capture_end = capture_end };
+        struct det_opts d = { .min_idle_s = a->cfg.min_idle, .capture_end = capture_end };
         struct det_result dr;
 
         detect_conn(c, &d, &dr);
@@ -491,9 +475,9 @@ static void finish_conn(struct analysis *a, const struct conn *c, int64_t captur
         if (a->cfg.on_conn)
                 a->cfg.on_conn(a->cfg.on_conn_ctx, c, &dr);
         if (a->w)
-                worker_record(a->w, c, &dr, fonly);
+                worker_record(a->w, c, &dr);
         else
-                write_record(a, c, &dr, fonly);
+                write_record(a, c, &dr);
 }
 
 /* The state machine's callback: each connection leaving the table. */
@@ -501,7 +485,7 @@ static void on_finish(struct conn *c, void *ctx)
 {
         struct analysis *a = ctx;
 
-        finish_conn(a, c, a->sm_now, flags_only(a));
+        finish_conn(a, c, a->sm_now);
 }
 
 struct analysis *analysis_create(const struct rs_config *cfg, FILE *out)
@@ -521,7 +505,7 @@ struct analysis *analysis_create(const struct rs_config *cfg, FILE *out)
         }
         a->spool = spool_create(cfg->spool_mem);
         summary_init(&a->sum, &so);
-        if (tcpsm_init(&a->sm, &cfg->lim, on_finish, a) < 0 || !a->spool) {
+        if (tcpsm_init(&a->sm, &cfg->lim, cfg->flags_only_hint, on_finish, a) < 0 || !a->spool) {
                 analysis_destroy(a);
                 return NULL;
         }
@@ -571,14 +555,14 @@ void analysis_packet(struct analysis *a, struct input *in, int64_t ts, const uin
 void analysis_tick(struct analysis *a, int64_t now)
 {
         if (now - a->swept >= 1000000000 && now > a->now) {
-                conn_table_expire(a->sm.table, now);
+                tcpsm_expire(&a->sm, now);
                 a->swept = now;
         }
 }
 
 size_t analysis_open_conns(const struct analysis *a)
 {
-        return conn_table_count(a->sm.table);
+        return tcpsm_open_count(&a->sm);
 }
 
 void analysis_interval(const struct analysis *a, FILE *out, int64_t now)
@@ -592,7 +576,7 @@ void analysis_interval(const struct analysis *a, FILE *out, int64_t now)
                 strftime(tb, sizeof tb, "%H:%M:%S", &tm);
         fprintf(out, "[%s] %" PRIu64 " connections ended, %zu open; closes: client FIN %" PRIu64
                 ", client RST %" PRIu64 ", server FIN %" PRIu64 ", server RST %" PRIu64 "; findings:",
-                tb, s->nconns, conn_table_count(a->sm.table), s->closes[0], s->closes[1], s->closes[2],
+                tb, s->nconns, tcpsm_open_count(&a->sm), s->closes[0], s->closes[1], s->closes[2],
                 s->closes[3]);
         for (int k = 0; k < DET_NKINDS; k++)
                 fprintf(out, " %s %" PRIu64, detect_kind_name((enum finding_kind)k), s->kind_conns[k]);
@@ -609,11 +593,11 @@ int analysis_end(struct analysis *a, const struct capture *cap)
 
         worker_finish(a);
         a->sm_now = a->now;
-        conn_table_flush(a->sm.table);
+        tcpsm_flush(&a->sm);
         if (a->obuf)
                 out_flush(a);
-        rep.flags_only = flags_only(a);
-        rep.evicted = conn_table_evicted(a->sm.table);
+        rep.flags_only = tcpsm_flags_only(&a->sm);
+        rep.evicted = tcpsm_evicted(&a->sm);
         if (a->err) {
                 if (a->err == ERR_SPOOL)
                         fprintf(stderr, "rstscope: cannot sort the records through a temporary file "

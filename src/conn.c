@@ -8,12 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
+#include "conn_table.h"
 
 #define POOL_SHIFT 8                    /* records per chunk: 256 */
 #define POOL_CHUNK (1u << POOL_SHIFT)
-
-enum lclass { LC_HALFOPEN = 0, LC_ESTABLISHED, LC_CLOSED, LC_N };
 
 struct lru {                            /* intrusive list by last activity */
         uint32_t head, tail;            /* pool indices; 0 = empty */
@@ -56,7 +54,7 @@ struct conn_table {
         uint64_t next_id;
         const struct crec *hot;         /* the record last found or inserted, */
         uint32_t hot_i;                 /*   and its index (saves rec_index) */
-        struct lru lists[LC_N];
+        struct lru lists[CC_N];
         struct conn_limits lim;
         conn_finish_fn finish;
         void *ctx;
@@ -114,11 +112,6 @@ uint64_t conn_tuple_hash(const struct endpoint *a, const struct endpoint *b)
         uint64_t x = ep_hash(a), y = ep_hash(b), lo = x < y ? x : y, hi = x < y ? y : x;
 
         return fmix64(lo * 0xff51afd7ed558ccdULL + hi);
-}
-
-int conn_ep_eq(const struct endpoint *a, const struct endpoint *b)
-{
-        return a->port == b->port && memcmp(a->addr, b->addr, 16) == 0;
 }
 
 /* ---- pools ---- */
@@ -274,17 +267,6 @@ static uint32_t rec_hash(const struct conn_table *t, const struct crec *c)
 }
 
 /* ---- activity lists ---- */
-
-static enum lclass conn_class(const struct crec *c)
-{
-        uint8_t a = c->s[CLIENT].state, b = c->s[SERVER].state;
-
-        if (a == ST_RESET || b == ST_RESET || (a == ST_FIN_WAIT && b == ST_FIN_WAIT))
-                return LC_CLOSED;
-        if ((a == ST_CLOSED || a == ST_SYN_SENT) && (b == ST_CLOSED || b == ST_SYN_RECEIVED))
-                return LC_HALFOPEN;
-        return LC_ESTABLISHED;
-}
 
 static void lru_unlink(struct conn_table *t, struct crec *c)
 {
@@ -444,7 +426,7 @@ static void evict_oldest(struct conn_table *t)
         }
         while (n-- && t->count) {
                 uint32_t best = 0;
-                for (int k = 0; k < LC_N; k++) {
+                for (int k = 0; k < CC_N; k++) {
                         uint32_t h = t->lists[k].head;
                         if (h && (!best || crec_ns(at(t, h), at(t, h)->t[T_LAST]) <
                                            crec_ns(at(t, best), at(t, best)->t[T_LAST])))
@@ -494,7 +476,7 @@ struct crec *conn_table_insert(struct conn_table *t, const struct segment *seg)
         head = &t->buckets[seg_tuple_hash(seg) & (t->nbuckets - 1)];
         c->hnext = *head;
         *head = i;
-        c->lclass = LC_HALFOPEN;
+        c->lclass = CC_HALFOPEN;
         lru_append(t, c, i);
         t->hot = c;
         t->hot_i = i;
@@ -546,52 +528,41 @@ void conn_table_remove(struct conn_table *t, struct crec *c, enum close_reason r
         t->count--;
 }
 
-void conn_touch(struct conn_table *t, struct crec *c, int64_t now)
-{
-        conn_touch_off(t, c, crec_off(t, c, now));
-}
-
-void conn_touch_off(struct conn_table *t, struct crec *c, uint32_t off)
+void conn_touch_off(struct conn_table *t, struct crec *c, uint32_t off, enum conn_class cls)
 {
         uint32_t i = rec_index(t, c);
 
         if (off > c->t[T_LAST])
                 c->t[T_LAST] = off;
         lru_unlink(t, c);
-        c->lclass = (uint8_t)conn_class(c);
+        c->lclass = (uint8_t)cls;
         lru_append(t, c, i);
-}
-
-static enum close_reason closed_reason(const struct crec *c)
-{
-        return c->s[CLIENT].state == ST_RESET || c->s[SERVER].state == ST_RESET ?
-               CLOSE_REASON_RST : CLOSE_REASON_FIN;
 }
 
 void conn_table_expire(struct conn_table *t, int64_t now)
 {
-        const int64_t limit[LC_N] = {
-                [LC_HALFOPEN] = t->lim.halfopen_ns,
-                [LC_ESTABLISHED] = t->lim.idle_ns,
-                [LC_CLOSED] = t->lim.linger_ns,
+        const int64_t limit[CC_N] = {
+                [CC_HALFOPEN] = t->lim.halfopen_ns,
+                [CC_ESTABLISHED] = t->lim.idle_ns,
+                [CC_CLOSED] = t->lim.linger_ns,
         };
 
-        for (int k = 0; k < LC_N; k++) {
+        for (int k = 0; k < CC_N; k++) {
                 uint32_t h;
                 while ((h = t->lists[k].head) &&
                        now - crec_ns(at(t, h), at(t, h)->t[T_LAST]) > limit[k])
-                        conn_table_remove(t, at(t, h), k == LC_CLOSED ?
-                                          closed_reason(at(t, h)) : CLOSE_REASON_IDLE);
+                        conn_table_remove(t, at(t, h), k == CC_CLOSED ?
+                                          CLOSE_REASON_FIN : CLOSE_REASON_IDLE);
         }
 }
 
 void conn_table_flush(struct conn_table *t)
 {
-        for (int k = 0; k < LC_N; k++) {
+        for (int k = 0; k < CC_N; k++) {
                 uint32_t h;
                 while ((h = t->lists[k].head))
-                        conn_table_remove(t, at(t, h), k == LC_CLOSED ?
-                                          closed_reason(at(t, h)) : CLOSE_REASON_EOF);
+                        conn_table_remove(t, at(t, h), k == CC_CLOSED ?
+                                          CLOSE_REASON_FIN : CLOSE_REASON_EOF);
         }
 }
 

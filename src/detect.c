@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "detect.h"
-#include "tcpsm.h"
 
 static const char *const kind_names[DET_NKINDS] = {
         [DET_REFUSED] = "refused",
@@ -101,7 +100,7 @@ static void det_connect_timeout(const struct conn *c, const struct det_opts *o,
         int n = 0;
         enum syn_schedule s;
 
-        if (!c->syn_ts || strcmp(tcpsm_handshake(c), "unanswered") != 0)
+        if (!c->syn_ts || c->handshake != HS_UNANSWERED)
                 return;
         off[n++] = 0;
         for (int i = 0; i + 1 < c->syn_count && i < RS_MAX_SYN_TIMES; i++)
@@ -205,30 +204,28 @@ static void det_request_reset(const struct conn *c, struct det_result *r)
 static void det_intervals(const struct conn *c, const struct det_opts *o,
                           struct det_result *r)
 {
-        struct close_info ci;
-        const char *hs = tcpsm_handshake(c);
+        enum close_kind ck = (enum close_kind)c->close;
 
         r->syn_to_close = r->idle_before_close = NAN;
-        tcpsm_close_info(c, &ci);
-        if (ci.by < 0)
+        if (ck == CLOSE_NONE)
                 return;
         if (c->syn_ts)
-                r->syn_to_close = secs(ci.at - c->syn_ts);
-        if (strcmp(hs, "complete") && strcmp(hs, "midstream"))
+                r->syn_to_close = secs(c->close_at - c->syn_ts);
+        if (c->handshake != HS_COMPLETE && c->handshake != HS_MIDSTREAM)
                 return;                 /* never established: nothing to idle */
-        if (!o->flags_only && c->idle_ref)
-                r->idle_before_close = secs(ci.at - c->idle_ref);
+        if (!c->flags_only && c->idle_ref)
+                r->idle_before_close = secs(c->close_at - c->idle_ref);
         if (!isnan(r->idle_before_close) && r->idle_before_close >= o->min_idle_s) {
-                add(r, DET_IDLE_CLOSE, ci.by, ci.at);
+                add(r, DET_IDLE_CLOSE, close_by(ck), c->close_at);
                 r->f[r->n - 1].a = r->idle_before_close;
-                r->f[r->n - 1].how = (uint8_t)ci.how;
+                r->f[r->n - 1].how = (uint8_t)close_how_of(ck);
         }
 }
 
 void detect_conn(const struct conn *c, const struct det_opts *o, struct det_result *r)
 {
         memset(r, 0, sizeof *r);
-        if (strcmp(tcpsm_handshake(c), "refused") == 0)
+        if (c->handshake == HS_REFUSED)
                 add(r, DET_REFUSED, SERVER, c->s[SERVER].rst.ts);
         det_connect_timeout(c, o, r);
         det_races(c, r);

@@ -18,7 +18,6 @@
 #include "analysis.h"
 #include "capture.h"
 #include "config.h"
-#include "conn.h"
 #include "decode.h"
 #include "detect.h"
 #include "metrics.h"
@@ -74,8 +73,9 @@ static void usage(FILE *out)
 "  --snaplen N             bytes kept of each packet (default %d: headers)\n"
 "  -Z, --user USER         drop root privileges to USER once capturing\n"
 "Output:\n"
-"  -F, --format FMT        text (default), json, or jsonl (a line per connection\n"
-"                          as it ends, then a line per cluster)\n"
+"  -F, --format FMT        text (default), json, or jsonl (per connection as it\n"
+"                          ends: a connection line, then a line per finding;\n"
+"                          then a line per cluster and a summary line)\n"
 "  -v, --verbose           more columns in the text table, per-server distributions\n"
 "Findings:\n"
 "  --min-idle S            a close after S seconds idle is an idle_close (default %.1f)\n"
@@ -100,8 +100,10 @@ static void usage(FILE *out)
 "  -V, --version           version\n"
 "\n"
 "Exit codes: 0 ok; 1 internal error; 2 usage error; 3 input cannot be read\n"
-"(missing, not a capture, unsupported link type); 4 an input was truncated or\n"
-"failed midway (the report covers what was read); 5 --fail-on/--max exceeded.\n",
+"(missing, not a capture, unsupported link type) or, live, the capture cannot\n"
+"start (no permission, no such interface, the -w file cannot be created, the\n"
+"--metrics address cannot be bound); 4 an input was truncated or failed midway\n"
+"(the report covers what was read); 5 --fail-on/--max exceeded.\n",
                 RS_SNAPLEN, RS_MIN_IDLE_S, RS_CLUSTER_MIN_COUNT,
                 RS_IDLE_TIMEOUT_S, RS_HALFOPEN_TIMEOUT_S, RS_CLOSE_LINGER_S, RS_MAX_CONNS);
 }

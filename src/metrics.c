@@ -19,7 +19,6 @@
 #include <microhttpd.h>
 
 #include "metrics.h"
-#include "tcpsm.h"
 
 #define NBOUNDS 23                      /* finite histogram buckets; +Inf is the count */
 #define MAX_CLIENTS 16                  /* concurrent HTTP connections */
@@ -141,14 +140,14 @@ static void hist_add(struct hist *h, double v)
 
 void metrics_conn(struct metrics *m, const struct conn *c, const struct det_result *d)
 {
-        struct close_info ci;
+        int cby = close_by((enum close_kind)c->close);
+        enum close_how chow = close_how_of((enum close_kind)c->close);
         struct port_stats *p;
         size_t by, how;
         unsigned seen = 0;
 
-        tcpsm_close_info(c, &ci);
-        by = ci.by == CLIENT ? 0 : ci.by == SERVER ? 2 : 1;
-        how = ci.how == HOW_FIN ? 0 : ci.how == HOW_RST ? 2 : 1;
+        by = cby == CLIENT ? 0 : cby == SERVER ? 2 : 1;
+        how = chow == HOW_FIN ? 0 : chow == HOW_RST ? 2 : 1;
         pthread_mutex_lock(&m->lock);
         p = port_stats_of(m, c->srv.port);
         p->conns[by][how]++;
@@ -159,10 +158,10 @@ void metrics_conn(struct metrics *m, const struct conn *c, const struct det_resu
                         p->kinds[k]++;
                 }
         }
-        if (d && ci.by >= 0 && ci.how != HOW_NONE) {
-                int rst = ci.how == HOW_RST;
-                hist_add(&p->h[H_SYN_TO_CLOSE][ci.by][rst], d->syn_to_close);
-                hist_add(&p->h[H_IDLE_BEFORE_CLOSE][ci.by][rst], d->idle_before_close);
+        if (d && cby >= 0) {
+                int rst = chow == HOW_RST;
+                hist_add(&p->h[H_SYN_TO_CLOSE][cby][rst], d->syn_to_close);
+                hist_add(&p->h[H_IDLE_BEFORE_CLOSE][cby][rst], d->idle_before_close);
         }
         pthread_mutex_unlock(&m->lock);
 }

@@ -345,7 +345,7 @@ static INLINE char *put_side(char *p, const char *end, struct secs *sc, const st
         p = LIT(p, ",\"zero_windows\":");
         p = put_u64(p, s->zwins);
         p = LIT(p, ",\"state\":");
-        p = put_str(p, tcpsm_state_name((enum tcp_state)s->state));
+        p = put_str(p, tcp_state_name((enum tcp_state)s->state));
         return LIT(p, "}");
 }
 
@@ -408,17 +408,14 @@ static INLINE char *put_finding_fields(char *p, const char *end, struct secs *sc
         return p;
 }
 
-size_t report_json_conn(const struct conn *c, const struct det_result *d, int flags_only,
-                        int with_type, char *buf, size_t len)
+size_t report_json_conn(const struct conn *c, const struct det_result *d, int with_type,
+                        char *buf, size_t len)
 {
         const char *end = buf + len;
         char *p = buf;
         struct secs sc = SECS_INIT;
-        struct close_info ci;
-        char hist[RS_HISTORY_MAX + 4];
-        int64_t rtt = tcpsm_rtt_ns(c);
-
-        tcpsm_close_info(c, &ci);
+        int by = close_by((enum close_kind)c->close);
+        enum close_how how = close_how_of((enum close_kind)c->close);
         ROOM(p);
         *p++ = '{';
         if (!(p = put_ids(p, end, c)))
@@ -432,7 +429,7 @@ size_t report_json_conn(const struct conn *c, const struct det_result *d, int fl
         p = LIT(p, ",\"duration_s\":");
         p = put_dur(p, &sc, c->end - c->first);
         p = LIT(p, ",\"handshake\":");
-        p = put_str(p, tcpsm_handshake(c));
+        p = put_str(p, handshake_name((enum handshake)c->handshake));
         ROOM(p);
         p = LIT(p, ",\"syn_count\":");
         p = put_u64(p, c->syn_count);
@@ -452,31 +449,31 @@ size_t report_json_conn(const struct conn *c, const struct det_result *d, int fl
         p = put_time(p, &sc, c->est_ts);
         ROOM(p);
         p = LIT(p, ",\"rtt_s\":");
-        p = rtt < 0 ? LIT(p, "null") : put_dur(p, &sc, rtt);
+        p = c->rtt_ns < 0 ? LIT(p, "null") : put_dur(p, &sc, c->rtt_ns);
         p = LIT(p, ",\"mss\":[");
         p = put_u64(p, c->s[CLIENT].mss);
         *p++ = ',';
         p = put_u64(p, c->s[SERVER].mss);
         ROOM(p);
         p = LIT(p, "],\"close\":{\"by\":");
-        p = ci.by < 0 ? LIT(p, "null") : put_str(p, side_name(ci.by));
+        p = by < 0 ? LIT(p, "null") : put_str(p, side_name(by));
         p = LIT(p, ",\"how\":");
-        p = ci.how == HOW_NONE ? LIT(p, "null") : put_str(p, ci.how == HOW_FIN ? "fin" : "rst");
+        p = how == HOW_NONE ? LIT(p, "null") : put_str(p, how == HOW_FIN ? "fin" : "rst");
         ROOM(p);
         p = LIT(p, ",\"at\":");
-        p = put_time(p, &sc, ci.at);
+        p = put_time(p, &sc, c->close_at);
         p = LIT(p, "},\"end\":");
-        p = put_str(p, tcpsm_reason_name((enum close_reason)c->reason));
+        p = put_str(p, close_reason_name((enum close_reason)c->reason));
         ROOM(p);
         p = LIT(p, ",\"client_pkts\":");
         p = put_u64(p, c->s[CLIENT].pkts);
         p = LIT(p, ",\"client_bytes\":");
-        p = put_u64(p, tcpsm_bytes(c, CLIENT));
+        p = put_u64(p, c->s[CLIENT].bytes);
         ROOM(p);
         p = LIT(p, ",\"server_pkts\":");
         p = put_u64(p, c->s[SERVER].pkts);
         p = LIT(p, ",\"server_bytes\":");
-        p = put_u64(p, tcpsm_bytes(c, SERVER));
+        p = put_u64(p, c->s[SERVER].bytes);
         ROOM(p);
         p = LIT(p, ",\"duplicates\":");
         p = put_u64(p, c->dups);
@@ -489,9 +486,9 @@ size_t report_json_conn(const struct conn *c, const struct det_result *d, int fl
                 return 0;
         ROOM(p);
         p = LIT(p, ",\"state\":");
-        p = put_str(p, tcpsm_conn_state(c));
+        p = put_str(p, zeek_state_name((enum zeek_state)c->zstate));
         p = LIT(p, ",\"history\":");
-        p = put_str(p, tcpsm_history(c, flags_only, hist, sizeof hist));
+        p = put_str(p, c->history);
         ROOM(p);
         p = LIT(p, ",\"syn_to_close_s\":");
         p = put_num(p, &sc, d ? d->syn_to_close : NAN);
@@ -565,8 +562,9 @@ static json_t *jsummary(const struct report *r)
         const struct summary *sum = r->sum;
         json_t *bs = json_object(), *bc = json_object(), *fk = json_object();
 
-        for (size_t k = 0; k < SUM_NSTATES; k++)
-                json_object_set_new(bs, summary_state_name(k), json_integer((json_int_t)sum->states[k]));
+        for (int k = 0; k < ZS_N; k++)
+                json_object_set_new(bs, zeek_state_name((enum zeek_state)k),
+                                    json_integer((json_int_t)sum->states[k]));
         for (int k = 0; k < 5; k++)
                 json_object_set_new(bc, close_keys[k], json_integer((json_int_t)sum->closes[k]));
         for (int k = 0; k < DET_NKINDS; k++)

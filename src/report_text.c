@@ -194,9 +194,9 @@ static void text_summary(FILE *out, const struct report *r)
         if (!sum->nconns)
                 return;
         fprintf(out, "  by state:");
-        for (size_t k = 0; k < SUM_NSTATES; k++)
+        for (int k = 0; k < ZS_N; k++)
                 if (sum->states[k]) {
-                        fprintf(out, "%s %s %" PRIu64, first ? "" : ",", summary_state_name(k),
+                        fprintf(out, "%s %s %" PRIu64, first ? "" : ",", zeek_state_name((enum zeek_state)k),
                                 sum->states[k]);
                         first = 0;
                 }
@@ -209,9 +209,9 @@ static void text_summary(FILE *out, const struct report *r)
 /* The close column: who and how, or why the record ended open. */
 static const char *close_label(const struct conn *c)
 {
-        size_t k = tcpsm_close_index(c);
+        size_t k = c->close;
 
-        if (k < 4)
+        if (k < CLOSE_NONE)
                 return close_names[k];
         switch ((enum close_reason)c->reason) {
         case CLOSE_REASON_IDLE: return "idle";
@@ -232,16 +232,16 @@ static void fmt_ep(int family, const struct endpoint *e, char *buf, size_t len)
 
 #define W_EP 21                 /* endpoint columns: an IPv4 address and port */
 
-size_t report_text_row(const struct conn *c, int verbose, int flags_only, char *buf, size_t len)
+size_t report_text_row(const struct conn *c, int verbose, char *buf, size_t len)
 {
-        char cb[80], sb[80], tb[64], hist[RS_HISTORY_MAX + 4], pk[32], rtt[16];
-        int64_t r = tcpsm_rtt_ns(c);
+        char cb[80], sb[80], tb[64], pk[32], rtt[16];
+        int64_t r = c->rtt_ns;
         int n;
 
         fmt_ep(c->family, &c->cli, cb, sizeof cb);
         fmt_ep(c->family, &c->srv, sb, sizeof sb);
         n = snprintf(buf, len, "%4" PRIu64 " %-*s %-*s %9.3f %-6s %-10s", c->id, W_EP, cb, W_EP, sb,
-                     (double)(c->end - c->first) / 1e9, tcpsm_conn_state(c), close_label(c));
+                     (double)(c->end - c->first) / 1e9, zeek_state_name((enum zeek_state)c->zstate), close_label(c));
         if (verbose && n >= 0 && (size_t)n < len) {
                 snprintf(pk, sizeof pk, "%u/%u", c->s[CLIENT].pkts, c->s[SERVER].pkts);
                 if (r >= 0)
@@ -249,9 +249,9 @@ size_t report_text_row(const struct conn *c, int verbose, int flags_only, char *
                 else
                         snprintf(rtt, sizeof rtt, "-");
                 n += snprintf(buf + n, len - (size_t)n, " %-15s %-10s %8s %11s %11" PRIu64 " %11" PRIu64 "  %s",
-                              fmt_time(c->first, 0, tb, sizeof tb), tcpsm_handshake(c), rtt, pk,
-                              tcpsm_bytes(c, CLIENT), tcpsm_bytes(c, SERVER),
-                              tcpsm_history(c, flags_only, hist, sizeof hist));
+                              fmt_time(c->first, 0, tb, sizeof tb),
+                              handshake_name((enum handshake)c->handshake), rtt, pk,
+                              c->s[CLIENT].bytes, c->s[SERVER].bytes, c->history);
         }
         return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }

@@ -7,16 +7,6 @@
 #include <string.h>
 
 #include "summary.h"
-#include "tcpsm.h"
-
-static const char *const state_names[SUM_NSTATES] = {
-        "S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH",
-};
-
-const char *summary_state_name(size_t i)
-{
-        return i < SUM_NSTATES ? state_names[i] : "?";
-}
 
 double summary_kind_value(const struct finding *f)
 {
@@ -185,7 +175,7 @@ static int giveup_add(struct giveup *g, double lo, double hi, const struct conn 
 static struct sum_server *server_of(struct summary *s, const struct conn *c)
 {
         for (size_t i = 0; i < s->nservers; i++)
-                if (s->servers[i].family == c->family && conn_ep_eq(&s->servers[i].ep, &c->srv))
+                if (s->servers[i].family == c->family && endpoint_eq(&s->servers[i].ep, &c->srv))
                         return &s->servers[i];
         if (s->nservers >= s->o.max_servers)
                 return NULL;
@@ -194,18 +184,6 @@ static struct sum_server *server_of(struct summary *s, const struct conn *c)
         s->servers[s->nservers].ep = c->srv;
         s->servers[s->nservers].family = c->family;
         return &s->servers[s->nservers++];
-}
-
-static void count_state(struct summary *s, const struct conn *c)
-{
-        const char *st = tcpsm_conn_state(c);
-
-        for (size_t k = 0; k < SUM_NSTATES; k++)
-                if (strcmp(st, state_names[k]) == 0) {
-                        s->states[k]++;
-                        break;
-                }
-        s->closes[tcpsm_close_index(c)]++;
 }
 
 static void count_kinds(struct summary *s, const struct conn *c, const struct det_result *d)
@@ -233,23 +211,23 @@ static void count_kinds(struct summary *s, const struct conn *c, const struct de
 void summary_add(struct summary *s, const struct conn *c, const struct det_result *d)
 {
         struct sum_server *sv = server_of(s, c);
-        struct close_info ci;
+        int by = close_by((enum close_kind)c->close);
+        int how = close_how_of((enum close_kind)c->close) == HOW_RST;
         double v[2] = { d->idle_before_close, d->syn_to_close };
 
         s->nconns++;
-        count_state(s, c);
+        s->states[c->zstate]++;
+        s->closes[c->close]++;
         count_kinds(s, c, d);
         if (sv)
                 sv->conns++;
         else
                 s->other_server_conns++;
-        tcpsm_close_info(c, &ci);
-        for (int m = 0; m < 2 && ci.by >= 0; m++) {
-                int how = ci.how == HOW_RST;
+        for (int m = 0; m < 2 && by >= 0; m++) {
                 if (isnan(v[m]))
                         continue;
-                if (hist_add(&s->h[m][ci.by][how], v[m], c, 1) < 0 ||
-                    (sv && hist_add(&sv->h[m][ci.by][how], v[m], c, 0) < 0))
+                if (hist_add(&s->h[m][by][how], v[m], c, 1) < 0 ||
+                    (sv && hist_add(&sv->h[m][by][how], v[m], c, 0) < 0))
                         s->oom = 1;
         }
         for (int j = 0; j < d->n; j++)
@@ -335,7 +313,7 @@ static int group(struct summary *s, size_t *dcap, size_t *ccap, const struct his
                 for (size_t b = first[p] * SUM_EXAMPLES; exh && exh->ex &&
                      b < (last[p] + 1) * SUM_EXAMPLES && c.nexamples < SUM_EXAMPLES; b++)
                         if (exh->ex[b].used && (server < 0 ||
-                            conn_ep_eq(&exh->ex[b].srv, &s->servers[server].ep)))
+                            endpoint_eq(&exh->ex[b].srv, &s->servers[server].ep)))
                                 c.ex[c.nexamples++] = exh->ex[b];
                 if (push((void **)&s->clusters, &s->nclusters, ccap, sizeof c, &c) < 0)
                         return -1;

@@ -10,7 +10,7 @@
  * records what was sent. */
 #include <string.h>
 
-#include "conn.h"
+#include "conn_table.h"
 #include "tcpsm.h"
 
 #define SEQ_TOO_FAR 1048576     /* SYN/RST seq jumps ignored beyond this, bytes */
@@ -254,6 +254,7 @@ static void side_init_seq(struct tcpsm *sm, struct crec *c, int dir, const struc
                         return;
                 break;
         case ST_FIN_WAIT:
+        case ST_N:
                 return;
         }
         s->start_seq = s->ack_seq = seg->seq;   /* a new ISN */
@@ -388,6 +389,7 @@ static void sm_dispatch(struct crec *c, int dir, const struct segment *seg)
                 sm_fin_wait(me, peer, seg);
                 break;
         case ST_RESET:
+        case ST_N:
                 break;          /* terminal */
         }
 }
@@ -658,13 +660,36 @@ static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct s
 
 /* ---- connection boundaries ---- */
 
-static int conn_closed(const struct crec *c)
+/* The connection is over: a side reset it, or both sent FIN.  It stays in
+ * the table for the close linger (CC_CLOSED), to see the last ACKs and
+ * what the peers send after the close. */
+static int conn_over(const struct crec *c)
+{
+        uint8_t a = c->s[CLIENT].state, b = c->s[SERVER].state;
+
+        return a == ST_RESET || b == ST_RESET || (a == ST_FIN_WAIT && b == ST_FIN_WAIT);
+}
+
+static enum conn_class timeout_class(const struct crec *c)
+{
+        uint8_t a = c->s[CLIENT].state, b = c->s[SERVER].state;
+
+        if (conn_over(c))
+                return CC_CLOSED;
+        if ((a == ST_CLOSED || a == ST_SYN_SENT) && (b == ST_CLOSED || b == ST_SYN_RECEIVED))
+                return CC_HALFOPEN;
+        return CC_ESTABLISHED;
+}
+
+/* One side closed a connection whose other side never sent anything: a
+ * packet after the linger starts a new connection, as after one that is
+ * over, though the table keeps it as established until then. */
+static int closed_alone(const struct crec *c)
 {
         const struct cside *a = &c->s[CLIENT], *b = &c->s[SERVER];
-        int ac = a->bits & CS_DID_CLOSE, bc = b->bits & CS_DID_CLOSE;
 
-        return a->state == ST_RESET || b->state == ST_RESET || (ac && bc) ||
-               (ac && b->state == ST_CLOSED) || (bc && a->state == ST_CLOSED);
+        return ((a->bits & CS_DID_CLOSE) && b->state == ST_CLOSED) ||
+               ((b->bits & CS_DID_CLOSE) && a->state == ST_CLOSED);
 }
 
 /* Does seg start a new connection on c's 5-tuple (RFC 9293 3.10.7.4: a
@@ -673,7 +698,7 @@ static int is_reuse(const struct tcpsm *sm, const struct crec *c, const struct s
 {
         const struct cside *orig;
 
-        if (conn_closed(c) && seg->ts - crec_ns(c, c->t[T_LAST]) > sm->linger_ns)
+        if ((conn_over(c) || closed_alone(c)) && seg->ts - crec_ns(c, c->t[T_LAST]) > sm->linger_ns)
                 return 1;
         if (!(seg->flags & TH_SYN))
                 return 0;
@@ -741,10 +766,10 @@ void tcpsm_on_segment(struct tcpsm *sm, const struct segment *seg)
         }
         c->dup_hash = seg->hash;
         conn_apply(sm, c, dir, seg, now);
-        conn_touch_off(sm->table, c, now);
+        conn_touch_off(sm->table, c, now, timeout_class(c));
 }
 
-/* ---- the finished record ---- */
+/* ---- the finished record and its verdicts ---- */
 
 static void expand_mark(const struct crec *r, const struct cclose *x, int k, int dir,
                         struct pkt_mark *m)
@@ -768,7 +793,148 @@ static int64_t peerlast(const struct crec *r, const struct cext *x, int k, int d
         return crec_ns(r, r->t[T_DATA + !dir]);
 }
 
-void tcpsm_expand(const struct conn_table *t, const struct crec *r, struct conn *c)
+/* Payload bytes from sequence space (Zeek's TCP_Endpoint::Size): the
+ * highest of sent and acknowledged, minus ISN, SYN and FIN. */
+static uint64_t side_bytes(const struct side *s, const struct side *peer)
+{
+        uint64_t last, ack, size;
+
+        if (s->pkts == 0 && peer->pkts == 0)
+                return 0;
+        if (s->prev_state == ST_SYN_SENT && s->state == ST_RESET && peer->state == ST_CLOSED)
+                return 0;
+        last = s->last_seq + ((uint64_t)s->seq_wraps << 32);
+        ack = s->ack_seq + ((uint64_t)s->ack_wraps << 32);
+        if (ack > last)
+                last = ack;
+        if (last < s->start_seq)        /* went backwards: nothing we can trust */
+                return 0;
+        size = last - s->start_seq;
+        if (size)
+                size--;
+        if (s->fin_cnt && size)
+                size--;
+        return size;
+}
+
+/* Full match of Zeek's pattern ^?S[^HAFGIQ]*R.* against r's history. */
+static int history_rstos0(const struct crec *r)
+{
+        size_t i = 0;
+
+        if (i < r->hist_len && hist_get(r, i) == '^')
+                i++;
+        if (i >= r->hist_len || hist_get(r, i) != 'S')
+                return 0;
+        for (i++; i < r->hist_len; i++) {
+                char h = hist_get(r, i);
+                if (h == 'R')
+                        return 1;
+                if (strchr("HAFGIQ", h))
+                        return 0;
+        }
+        return 0;
+}
+
+static int inactive(uint8_t st) { return st == ST_CLOSED || st == ST_PARTIAL; }
+
+/* Zeek's conn_state (after the sides' bytes are known). */
+static enum zeek_state zeek_state(const struct crec *r, const struct conn *c)
+{
+        uint8_t os = c->s[CLIENT].state, rs = c->s[SERVER].state;
+
+        if (rs == ST_RESET) {
+                if (os == ST_SYN_SENT || os == ST_SYN_RECEIVED ||
+                    (os == ST_RESET && c->s[CLIENT].bytes == 0 && c->s[SERVER].bytes == 0))
+                        return ZS_REJ;
+                return inactive(os) ? ZS_RSTRH : ZS_RSTR;
+        }
+        if (os == ST_RESET) {
+                if (inactive(rs))
+                        return history_rstos0(r) ? ZS_RSTOS0 : ZS_OTH;
+                return ZS_RSTO;
+        }
+        if (rs == ST_FIN_WAIT && os == ST_FIN_WAIT)
+                return ZS_SF;
+        if (os == ST_FIN_WAIT)
+                return inactive(rs) ? ZS_SH : ZS_S2;
+        if (rs == ST_FIN_WAIT)
+                return inactive(os) ? ZS_SHR : ZS_S3;
+        if (os == ST_SYN_SENT && rs == ST_CLOSED)
+                return ZS_S0;
+        if (os == ST_ESTABLISHED && rs == ST_ESTABLISHED)
+                return ZS_S1;
+        return ZS_OTH;
+}
+
+static enum handshake handshake_of(const struct conn *c)
+{
+        if (c->midstream)
+                return HS_MIDSTREAM;
+        if (c->est_ts || c->s[CLIENT].est_inferred)
+                return HS_COMPLETE;
+        if (c->synack_ts)
+                return HS_NO_ACK;
+        if (c->s[SERVER].rst.ts)
+                return HS_REFUSED;
+        return HS_UNANSWERED;
+}
+
+/* The first FIN or RST of either side: which, and when. */
+static void close_of(struct conn *c)
+{
+        const struct pkt_mark *m[4] = { &c->s[CLIENT].fin, &c->s[CLIENT].rst,
+                                        &c->s[SERVER].fin, &c->s[SERVER].rst };
+        int best = -1;
+
+        for (int i = 0; i < 4; i++)     /* (in enum close_kind order) */
+                if (m[i]->ts && (best < 0 || m[i]->ts < m[best]->ts))
+                        best = i;
+        c->close = (uint8_t)(best < 0 ? CLOSE_NONE : best);
+        c->close_at = best < 0 ? 0 : m[best]->ts;
+}
+
+/* SYN to handshake ACK, from the last SYN sent before the SYN-ACK; -1
+ * unknown. */
+static int64_t rtt_of(const struct conn *c)
+{
+        int64_t syn = c->syn_ts;
+
+        if (!c->est_ts || !syn)
+                return -1;
+        for (int i = 0; i + 1 < c->syn_count && i < RS_MAX_SYN_TIMES; i++) {
+                int64_t t = c->syn_ts + (int64_t)c->syn_dt[i] * 1000;
+                if (t <= c->synack_ts)
+                        syn = t;
+        }
+        return c->est_ts - syn;
+}
+
+/* History letters; flags_only drops the gap letters, which a
+ * SYN/FIN/RST-only capture produces on every FIN. */
+static void history_of(const struct crec *r, int flags_only, struct conn *c)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < r->hist_len; i++) {
+                char h = hist_get(r, i);
+                if (flags_only && (h == 'G' || h == 'g'))
+                        continue;
+                c->history[n++] = h;
+        }
+        if (r->flags & CR_HIST_CUT)
+                c->history[n++] = '+';
+        if (n == 0)
+                c->history[n++] = '-';
+        c->history[n] = '\0';
+}
+
+_Static_assert(RS_HISTORY_MAX <= sizeof ((struct conn *)0)->history - 2,
+               "the history text holds every letter, a '+' and the NUL");
+
+/* The finished record of table record r, verdicts included. */
+static void expand(const struct conn_table *t, const struct crec *r, int flags_only,
+                   struct conn *c)
 {
         const struct cext *x = conn_ext_get(t, r);
         const struct cclose *cl = conn_close_get(t, r);
@@ -778,9 +944,9 @@ void tcpsm_expand(const struct conn_table *t, const struct crec *r, struct conn 
         c->family = r->family;
         c->midstream = (r->flags & CR_MIDSTREAM) != 0;
         c->flipped = (r->flags & CR_FLIPPED) != 0;
-        c->hist_cut = (r->flags & CR_HIST_CUT) != 0;
         c->reason = r->reason;
         c->syn_count = r->syn_count;
+        c->flags_only = (uint8_t)flags_only;
         crec_endpoint(t, r, CLIENT, &c->cli);
         crec_endpoint(t, r, SERVER, &c->srv);
         c->first = r->first;
@@ -798,9 +964,6 @@ void tcpsm_expand(const struct conn_table *t, const struct crec *r, struct conn 
                 memcpy(c->syn_dt, x->syn_dt, sizeof c->syn_dt);
                 c->dups = x->dups;
         }
-        c->hist_len = r->hist_len;
-        for (size_t i = 0; i < r->hist_len; i++)
-                c->history[i] = hist_get(r, i);
         for (int d = 0; d < 2; d++) {
                 const struct cside *s = &r->s[d];
                 struct side *o = &c->s[d];
@@ -840,6 +1003,21 @@ void tcpsm_expand(const struct conn_table *t, const struct crec *r, struct conn 
                 o->after_peer_fin = crec_ns(r, x->t[X_AFTER_FIN + d]);
                 o->after_peer_rst = crec_ns(r, x->t[X_AFTER_RST + d]);
         }
+        /* the verdicts, once */
+        c->s[CLIENT].bytes = side_bytes(&c->s[CLIENT], &c->s[SERVER]);
+        c->s[SERVER].bytes = side_bytes(&c->s[SERVER], &c->s[CLIENT]);
+        c->zstate = (uint8_t)zeek_state(r, c);
+        c->handshake = (uint8_t)handshake_of(c);
+        close_of(c);
+        c->rtt_ns = rtt_of(c);
+        history_of(r, flags_only, c);
+}
+
+int tcpsm_flags_only(const struct tcpsm *sm)
+{
+        if (sm->flags_only_hint >= 0)
+                return sm->flags_only_hint;
+        return sm->st.segments > 0 && sm->st.flagless == 0;
 }
 
 static void on_leave(struct crec *r, void *ctx)
@@ -847,17 +1025,23 @@ static void on_leave(struct crec *r, void *ctx)
         struct tcpsm *sm = ctx;
         struct conn c;
 
+        /* the table lets an over connection go after the linger as
+         * CLOSE_REASON_FIN: a RST from either side makes it a reset */
+        if (r->reason == CLOSE_REASON_FIN &&
+            (r->s[CLIENT].state == ST_RESET || r->s[SERVER].state == ST_RESET))
+                r->reason = CLOSE_REASON_RST;
         if (!sm->finish)
                 return;
-        tcpsm_expand(sm->table, r, &c);
+        expand(sm->table, r, tcpsm_flags_only(sm), &c);
         sm->finish(&c, sm->ctx);
 }
 
-int tcpsm_init(struct tcpsm *sm, const struct conn_limits *lim,
+int tcpsm_init(struct tcpsm *sm, const struct conn_limits *lim, int flags_only_hint,
                void (*finish)(struct conn *c, void *ctx), void *ctx)
 {
         memset(sm, 0, sizeof *sm);
         sm->linger_ns = lim->linger_ns;
+        sm->flags_only_hint = flags_only_hint;
         sm->finish = finish;
         sm->ctx = ctx;
         sm->table = conn_table_create(lim, on_leave, sm);
@@ -870,172 +1054,27 @@ void tcpsm_free(struct tcpsm *sm)
         sm->table = NULL;
 }
 
-/* ---- verdicts ---- */
-
-void tcpsm_close_info(const struct conn *c, struct close_info *ci)
+void tcpsm_prefetch(const struct tcpsm *sm, const struct segment *seg, int stage)
 {
-        const struct pkt_mark *m[4] = { &c->s[CLIENT].fin, &c->s[CLIENT].rst,
-                                        &c->s[SERVER].fin, &c->s[SERVER].rst };
-        int best = -1;
-
-        for (int i = 0; i < 4; i++)
-                if (m[i]->ts && (best < 0 || m[i]->ts < m[best]->ts))
-                        best = i;
-        ci->by = best < 0 ? -1 : best / 2;
-        ci->how = best < 0 ? HOW_NONE : best % 2 ? HOW_RST : HOW_FIN;
-        ci->at = best < 0 ? 0 : m[best]->ts;
+        conn_table_prefetch(sm->table, seg, stage);
 }
 
-size_t tcpsm_close_index(const struct conn *c)
+void tcpsm_expire(struct tcpsm *sm, int64_t now)
 {
-        struct close_info ci;
-
-        tcpsm_close_info(c, &ci);
-        return ci.by < 0 ? 4 : (size_t)(ci.by * 2 + (ci.how == HOW_RST));
+        conn_table_expire(sm->table, now);
 }
 
-/* Full match of Zeek's pattern ^?S[^HAFGIQ]*R.* against the history. */
-static int history_rstos0(const struct conn *c)
+void tcpsm_flush(struct tcpsm *sm)
 {
-        size_t i = 0;
-
-        if (i < c->hist_len && c->history[i] == '^')
-                i++;
-        if (i >= c->hist_len || c->history[i] != 'S')
-                return 0;
-        for (i++; i < c->hist_len; i++) {
-                if (c->history[i] == 'R')
-                        return 1;
-                if (strchr("HAFGIQ", c->history[i]))
-                        return 0;
-        }
-        return 0;
+        conn_table_flush(sm->table);
 }
 
-static int inactive(uint8_t st) { return st == ST_CLOSED || st == ST_PARTIAL; }
-
-const char *tcpsm_conn_state(const struct conn *c)
+size_t tcpsm_open_count(const struct tcpsm *sm)
 {
-        uint8_t os = c->s[CLIENT].state, rs = c->s[SERVER].state;
-
-        if (rs == ST_RESET) {
-                if (os == ST_SYN_SENT || os == ST_SYN_RECEIVED ||
-                    (os == ST_RESET && tcpsm_bytes(c, CLIENT) == 0 && tcpsm_bytes(c, SERVER) == 0))
-                        return "REJ";
-                return inactive(os) ? "RSTRH" : "RSTR";
-        }
-        if (os == ST_RESET) {
-                if (inactive(rs))
-                        return history_rstos0(c) ? "RSTOS0" : "OTH";
-                return "RSTO";
-        }
-        if (rs == ST_FIN_WAIT && os == ST_FIN_WAIT)
-                return "SF";
-        if (os == ST_FIN_WAIT)
-                return inactive(rs) ? "SH" : "S2";
-        if (rs == ST_FIN_WAIT)
-                return inactive(os) ? "SHR" : "S3";
-        if (os == ST_SYN_SENT && rs == ST_CLOSED)
-                return "S0";
-        if (os == ST_ESTABLISHED && rs == ST_ESTABLISHED)
-                return "S1";
-        return "OTH";
+        return conn_table_count(sm->table);
 }
 
-const char *tcpsm_handshake(const struct conn *c)
+uint64_t tcpsm_evicted(const struct tcpsm *sm)
 {
-        if (c->midstream)
-                return "midstream";
-        if (c->est_ts || c->s[CLIENT].est_inferred)
-                return "complete";
-        if (c->synack_ts)
-                return "no_ack";
-        if (c->s[SERVER].rst.ts)
-                return "refused";
-        return "unanswered";
-}
-
-/* Payload bytes from sequence space (Zeek's TCP_Endpoint::Size): the
- * highest of sent and acknowledged, minus ISN, SYN and FIN. */
-uint64_t tcpsm_bytes(const struct conn *c, int side)
-{
-        const struct side *s = &c->s[side], *peer = &c->s[!side];
-        uint64_t last, ack, size;
-
-        if (s->pkts == 0 && peer->pkts == 0)
-                return 0;
-        if (s->prev_state == ST_SYN_SENT && s->state == ST_RESET && peer->state == ST_CLOSED)
-                return 0;
-        last = s->last_seq + ((uint64_t)s->seq_wraps << 32);
-        ack = s->ack_seq + ((uint64_t)s->ack_wraps << 32);
-        if (ack > last)
-                last = ack;
-        if (last < s->start_seq)        /* went backwards: nothing we can trust */
-                return 0;
-        size = last - s->start_seq;
-        if (size)
-                size--;
-        if (s->fin_cnt && size)
-                size--;
-        return size;
-}
-
-const char *tcpsm_state_name(enum tcp_state s)
-{
-        switch (s) {
-        case ST_CLOSED: return "CLOSED";
-        case ST_SYN_SENT: return "SYN_SENT";
-        case ST_SYN_RECEIVED: return "SYN_RECEIVED";
-        case ST_PARTIAL: return "PARTIAL";
-        case ST_ESTABLISHED: return "ESTABLISHED";
-        case ST_FIN_WAIT: return "FIN_WAIT";
-        case ST_RESET: return "RESET";
-        }
-        return "?";
-}
-
-const char *tcpsm_reason_name(enum close_reason r)
-{
-        switch (r) {
-        case CLOSE_REASON_FIN: return "closed";
-        case CLOSE_REASON_RST: return "reset";
-        case CLOSE_REASON_IDLE: return "idle_timeout";
-        case CLOSE_REASON_REUSE: return "reused";
-        case CLOSE_REASON_EVICT: return "evicted";
-        case CLOSE_REASON_EOF: return "open_at_end";
-        }
-        return "?";
-}
-
-int64_t tcpsm_rtt_ns(const struct conn *c)
-{
-        int64_t syn = c->syn_ts;
-
-        if (!c->est_ts || !syn)
-                return -1;
-        /* from the last SYN sent before the SYN-ACK */
-        for (int i = 0; i + 1 < c->syn_count && i < RS_MAX_SYN_TIMES; i++) {
-                int64_t t = c->syn_ts + (int64_t)c->syn_dt[i] * 1000;
-                if (t <= c->synack_ts)
-                        syn = t;
-        }
-        return c->est_ts - syn;
-}
-
-const char *tcpsm_history(const struct conn *c, int flags_only, char *buf, size_t len)
-{
-        size_t n = 0;
-
-        for (size_t i = 0; i < c->hist_len && n + 2 < len; i++) {
-                /* without data packets every FIN "skips" data: not a gap */
-                if (flags_only && (c->history[i] == 'G' || c->history[i] == 'g'))
-                        continue;
-                buf[n++] = c->history[i];
-        }
-        if (c->hist_cut && n + 1 < len)
-                buf[n++] = '+';
-        if (n == 0 && len > 1)
-                buf[n++] = '-';
-        buf[n] = '\0';
-        return buf;
+        return conn_table_evicted(sm->table);
 }

@@ -1,14 +1,16 @@
 /* check_conn.c - unit tests of the connection table: lookup from both
  * directions, address families, removal, expiry per timeout class, flush,
  * the max_conns cap, growth and ids.  Records are placed in a timeout
- * class by setting their side states directly and calling conn_touch(). */
+ * class with conn_touch_off(), as the state machine does.  The table lets
+ * a closed-class record go as CLOSE_REASON_FIN; telling FIN from RST is
+ * the state machine's (check_tcpsm). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <check.h>
 
-#include "conn.h"
+#include "../src/conn_table.h"
 
 #define SEC     1000000000LL
 #define BASE    (1709294400LL * SEC)    /* 2024-03-01 12:00:00 UTC */
@@ -135,11 +137,10 @@ static struct crec *insert_at(uint16_t k, int64_t t)
         return c;
 }
 
-static void set_states(struct crec *c, enum tcp_state cli, enum tcp_state srv, int64_t t)
+/* Mark c active at t in timeout class cls (the state machine's choice). */
+static void set_class(struct crec *c, enum conn_class cls, int64_t t)
 {
-        c->s[CLIENT].state = (uint8_t)cli;
-        c->s[SERVER].state = (uint8_t)srv;
-        conn_touch(tab, c, BASE + t);
+        conn_touch_off(tab, c, crec_off(tab, c, BASE + t), cls);
 }
 
 static struct crec *find(const struct segment *s, int *dir)
@@ -320,10 +321,10 @@ START_TEST(expire_by_timeout_class)
         struct crec *fin = insert_at(3, 0), *rst = insert_at(4, 0);
         uint64_t idh = half->id, ide = est->id, idf = fin->id, idr = rst->id;
 
-        set_states(half, ST_SYN_SENT, ST_CLOSED, 0);
-        set_states(est, ST_ESTABLISHED, ST_ESTABLISHED, 0);
-        set_states(fin, ST_FIN_WAIT, ST_FIN_WAIT, 0);
-        set_states(rst, ST_ESTABLISHED, ST_RESET, 0);
+        set_class(half, CC_HALFOPEN, 0);
+        set_class(est, CC_ESTABLISHED, 0);
+        set_class(fin, CC_CLOSED, 0);
+        set_class(rst, CC_CLOSED, 0);
 
         conn_table_expire(tab, BASE + LINGER_S * SEC);          /* not past yet */
         ck_assert_uint_eq(done.n, 0);
@@ -333,7 +334,7 @@ START_TEST(expire_by_timeout_class)
         ck_assert_ptr_nonnull(finished_id(idf));
         ck_assert_int_eq(finished_id(idf)->reason, CLOSE_REASON_FIN);
         ck_assert_ptr_nonnull(finished_id(idr));
-        ck_assert_int_eq(finished_id(idr)->reason, CLOSE_REASON_RST);
+        ck_assert_int_eq(finished_id(idr)->reason, CLOSE_REASON_FIN);
 
         conn_table_expire(tab, BASE + HALFOPEN_S * SEC + 1);
         ck_assert_uint_eq(done.n, 3);
@@ -356,9 +357,9 @@ START_TEST(touch_postpones_expiry)
         struct crec *a = insert_at(1, 0), *b = insert_at(2, 0);
         uint64_t ida = a->id, idb = b->id;
 
-        set_states(a, ST_ESTABLISHED, ST_ESTABLISHED, 0);
-        set_states(b, ST_ESTABLISHED, ST_ESTABLISHED, 0);
-        conn_touch(tab, a, BASE + 50 * SEC);
+        set_class(a, CC_ESTABLISHED, 0);
+        set_class(b, CC_ESTABLISHED, 0);
+        set_class(a, CC_ESTABLISHED, 50 * SEC);
         ck_assert_int_eq(crec_ns(a, a->t[T_LAST]), BASE + 50 * SEC);
         conn_table_expire(tab, BASE + (IDLE_S + 10) * SEC);
         ck_assert_uint_eq(done.n, 1);
@@ -377,15 +378,15 @@ START_TEST(class_follows_state_changes)
         struct crec *a = insert_at(1, 0), *b = insert_at(2, 0);
         uint64_t ida = a->id, idb = b->id;
 
-        set_states(a, ST_SYN_SENT, ST_CLOSED, 0);
-        set_states(b, ST_SYN_SENT, ST_SYN_RECEIVED, 0);
-        set_states(a, ST_ESTABLISHED, ST_ESTABLISHED, 1 * SEC);
+        set_class(a, CC_HALFOPEN, 0);
+        set_class(b, CC_HALFOPEN, 0);
+        set_class(a, CC_ESTABLISHED, 1 * SEC);
         conn_table_expire(tab, BASE + (HALFOPEN_S + 2) * SEC);
         ck_assert_uint_eq(done.n, 1);
         ck_assert_uint_eq(done.v[0].id, idb);
         ck_assert_int_eq(done.v[0].reason, CLOSE_REASON_IDLE);
 
-        set_states(a, ST_FIN_WAIT, ST_FIN_WAIT, (HALFOPEN_S + 3) * SEC);
+        set_class(a, CC_CLOSED, (HALFOPEN_S + 3) * SEC);
         conn_table_expire(tab, BASE + (HALFOPEN_S + 3 + LINGER_S + 1) * SEC);
         ck_assert_uint_eq(done.n, 2);
         ck_assert_uint_eq(done.v[1].id, ida);
@@ -394,17 +395,17 @@ START_TEST(class_follows_state_changes)
 END_TEST
 
 /* One side RESET is closed; one FIN alone is not (only FINs from both). */
-START_TEST(single_fin_is_not_closed_class)
+START_TEST(expire_takes_the_closed_class_after_linger)
 {
         struct crec *a = insert_at(1, 0), *b = insert_at(2, 0);
         uint64_t idb = b->id;
 
-        set_states(a, ST_FIN_WAIT, ST_ESTABLISHED, 0);
-        set_states(b, ST_RESET, ST_CLOSED, 0);
+        set_class(a, CC_ESTABLISHED, 0);
+        set_class(b, CC_CLOSED, 0);
         conn_table_expire(tab, BASE + (LINGER_S + 1) * SEC);
         ck_assert_uint_eq(done.n, 1);
         ck_assert_uint_eq(done.v[0].id, idb);
-        ck_assert_int_eq(done.v[0].reason, CLOSE_REASON_RST);
+        ck_assert_int_eq(done.v[0].reason, CLOSE_REASON_FIN);
         ck_assert_uint_eq(conn_table_count(tab), 1);
 }
 END_TEST
@@ -417,10 +418,10 @@ START_TEST(flush_reports_everything_left)
         struct crec *fin = insert_at(3, 0), *rst = insert_at(4, 0), *fresh = insert_at(5, 0);
         uint64_t idh = half->id, ide = est->id, idf = fin->id, idr = rst->id, idn = fresh->id;
 
-        set_states(half, ST_SYN_SENT, ST_CLOSED, 0);
-        set_states(est, ST_ESTABLISHED, ST_ESTABLISHED, 0);
-        set_states(fin, ST_FIN_WAIT, ST_FIN_WAIT, 0);
-        set_states(rst, ST_RESET, ST_ESTABLISHED, 0);
+        set_class(half, CC_HALFOPEN, 0);
+        set_class(est, CC_ESTABLISHED, 0);
+        set_class(fin, CC_CLOSED, 0);
+        set_class(rst, CC_CLOSED, 0);
         conn_table_flush(tab);
         ck_assert_uint_eq(done.n, 5);
         ck_assert_uint_eq(conn_table_count(tab), 0);
@@ -428,7 +429,7 @@ START_TEST(flush_reports_everything_left)
         ck_assert_int_eq(finished_id(ide)->reason, CLOSE_REASON_EOF);
         ck_assert_int_eq(finished_id(idn)->reason, CLOSE_REASON_EOF);
         ck_assert_int_eq(finished_id(idf)->reason, CLOSE_REASON_FIN);
-        ck_assert_int_eq(finished_id(idr)->reason, CLOSE_REASON_RST);
+        ck_assert_int_eq(finished_id(idr)->reason, CLOSE_REASON_FIN);
 }
 END_TEST
 
@@ -448,8 +449,8 @@ START_TEST(cap_evicts_oldest_by_activity)
         ida = a->id;
         idb = b->id;
         idc = c->id;
-        conn_touch(tab, a, BASE + 10 * SEC);            /* a active again: b is oldest */
-        set_states(c, ST_ESTABLISHED, ST_ESTABLISHED, 3 * SEC);  /* c on another list */
+        set_class(a, CC_HALFOPEN, 10 * SEC);        /* a active again: b is oldest */
+        set_class(c, CC_ESTABLISHED, 3 * SEC);  /* c on another list */
 
         d = insert_at(4, 11 * SEC);
         idd = d->id;
@@ -574,7 +575,7 @@ static Suite *conn_suite(void)
         tcase_add_test(tc, expire_by_timeout_class);
         tcase_add_test(tc, touch_postpones_expiry);
         tcase_add_test(tc, class_follows_state_changes);
-        tcase_add_test(tc, single_fin_is_not_closed_class);
+        tcase_add_test(tc, expire_takes_the_closed_class_after_linger);
         tcase_add_test(tc, flush_reports_everything_left);
         suite_add_tcase(s, tc);
 

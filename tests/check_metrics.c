@@ -19,7 +19,7 @@
 
 #include <check.h>
 
-#include "conn.h"
+#include "record.h"
 #include "detect.h"
 #include "metrics.h"
 #include "tcpsm.h"
@@ -40,6 +40,8 @@ static struct conn fake(uint16_t srv_port, int by, enum close_how how, int peer_
         c.cli.port = 40000;
         c.srv.port = srv_port;
         c.syn_ts = BASE;
+        c.close = (uint8_t)(by < 0 ? CLOSE_NONE : 2 * by + (how == HOW_RST));
+        c.close_at = by < 0 ? 0 : BASE + SEC;
         if (by >= 0) {
                 struct pkt_mark *pm = how == HOW_RST ? &c.s[by].rst : &c.s[by].fin;
                 pm->ts = BASE + SEC;

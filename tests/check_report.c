@@ -124,9 +124,15 @@ static void long_record(struct conn *c, struct det_result *d)
                 c->syn_dt[i] = UINT32_MAX - (uint32_t)i;
         c->dups = UINT32_MAX;
         c->reason = CLOSE_REASON_REUSE;
-        c->hist_len = RS_HISTORY_MAX;
-        c->hist_cut = 1;
         memset(c->history, 'd', RS_HISTORY_MAX);
+        c->history[RS_HISTORY_MAX] = '+';               /* cut */
+        c->history[RS_HISTORY_MAX + 1] = '\0';
+        /* the verdicts with the longest texts */
+        c->handshake = HS_UNANSWERED;
+        c->zstate = ZS_RSTOS0;
+        c->close = CLOSE_SERVER_RST;
+        c->close_at = INT64_MAX - 9;
+        c->rtt_ns = INT64_MAX / 4;
         for (int k = 0; k < 2; k++) {
                 struct side *s = &c->s[k];
                 s->state = ST_SYN_RECEIVED;
@@ -135,6 +141,7 @@ static void long_record(struct conn *c, struct det_result *d)
                 s->start_seq = 1;
                 s->last_seq = s->ack_seq = UINT32_MAX;
                 s->seq_wraps = s->ack_wraps = 65535;    /* (saturated in the table) */
+                s->bytes = INT64_MAX;            /* (jansson reads int64) */
                 s->last_data_ts = INT64_MAX - 3;
                 s->fin = (struct pkt_mark){ INT64_MAX - 5, UINT32_MAX, UINT32_MAX, 0x10 };
                 s->rst = (struct pkt_mark){ c->first + 3, UINT32_MAX - 1, UINT32_MAX - 1, 0 };
@@ -169,7 +176,7 @@ START_TEST(json_record_fits_or_not)
 
         ck_assert_ptr_nonnull(ref);
         long_record(&c, &d);
-        n = report_json_conn(&c, &d, 0, 1, ref, RS_JSON_RECORD_MAX);
+        n = report_json_conn(&c, &d, 1, ref, RS_JSON_RECORD_MAX);
         ck_assert_uint_gt(n, 1500);
         ck_assert_uint_lt(n, RS_JSON_RECORD_MAX / 2);   /* the limit has room to spare */
         j = json_loadb(ref, n, 0, &jerr);
@@ -178,7 +185,7 @@ START_TEST(json_record_fits_or_not)
         json_decref(j);
         for (len = 0; len < n + 400; len++) {
                 char *buf = malloc(len ? len : 1);
-                size_t m = report_json_conn(&c, &d, 0, 1, buf, len);
+                size_t m = report_json_conn(&c, &d, 1, buf, len);
                 ck_assert_ptr_nonnull(buf);
                 if (m) {
                         ck_assert_uint_eq(m, n);
