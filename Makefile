@@ -18,7 +18,7 @@ CHECK_LIBS   = $(shell $(PKG_CONFIG) --libs check)
 
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-MODULES = capture decode conn record tcpsm detect cluster summary spool analysis report_text report_json metrics
+MODULES = capture decode conn record tcpsm detect cluster summary spool handover analysis report_common report_text report_json writer metrics
 OBJ     = $(MODULES:%=build/%.o)
 SAN_OBJ = $(MODULES:%=build/san/%.o)
 GEN_OBJ = $(MODULES:%=build/general/%.o)

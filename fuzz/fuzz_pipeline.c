@@ -13,9 +13,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void run(const uint8_t *data, size_t size, enum fmt format, FILE *out)
+static void run(const uint8_t *data, size_t size, const char *format, FILE *out)
 {
-        struct rs_config cfg = { .format = format, .verbose = 1, .flags_only_hint = -1,
+        struct rs_config cfg = { .writer = writer_find(format), .verbose = 1, .flags_only_hint = -1,
                 .lim = { 3600000000000LL, 180000000000LL, 5000000000LL, 10000 },
                 .min_idle = 0.5, .cluster_min = 3, .spool_mem = 4096 };
         struct capture cap;
@@ -42,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (!out && !(out = fopen("/dev/null", "w")))
                 return 0;
-        run(data, size, FMT_TEXT, out);
-        run(data, size, FMT_JSON, out);
-        run(data, size, FMT_JSONL, out);
+        run(data, size, "text", out);
+        run(data, size, "json", out);
+        run(data, size, "jsonl", out);
         return 0;
 }

@@ -1,9 +1,10 @@
 /* analysis.h - one run of the pipeline: packets in (from files or a live
  * interface), decoded, tracked by the state machine; each connection, as
  * it finishes, goes through the detectors into the summary and out as a
- * record (spooled into first-packet order, or streamed for jsonl); at the
- * end the report.  Owns the table, the summary and the spool; the caller
- * owns the capture and the output stream. */
+ * record (spooled into first-packet order for an ordered writer, else
+ * streamed as connections end); at the end the report.  Owns the state
+ * machine, the summary and the spool; the caller owns the capture and the
+ * output stream. */
 #ifndef RS_ANALYSIS_H
 #define RS_ANALYSIS_H
 
@@ -14,11 +15,10 @@
 #include "tcpsm.h"
 #include "detect.h"
 #include "summary.h"
-
-enum fmt { FMT_TEXT, FMT_JSON, FMT_JSONL };
+#include "writer.h"
 
 struct rs_config {
-        enum fmt format;
+        const struct writer *writer;    /* the output format */
         int verbose;
         struct conn_limits lim;
         double min_idle;                /* s, see RS_MIN_IDLE_S */

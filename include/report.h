@@ -50,9 +50,28 @@ int report_json_close(FILE *out, const struct report *r);
 /* JSON Lines: after the connection lines, one per cluster, then a summary. */
 int report_jsonl_end(FILE *out, const struct report *r);
 
-/* Shared by the writers. */
+/* ---- shared by the writers (report_common.c) ---- */
+
+/* The address's text into buf. */
 const char *report_ip(int family, const struct endpoint *e, char *buf, size_t len);
 /* The address's text at p (at most 46 bytes written); returns its end. */
 char *report_ip_put(char *p, int family, const struct endpoint *e);
+/* "10.0.0.1:80" or "[::1]:80" into buf. */
+void report_endpoint(int family, const struct endpoint *e, char *buf, size_t len);
+/* Local time of ns: "2024-03-01 12:00:00.123456 UTC" (date_too) or
+ * "12:00:00.123456". */
+const char *report_time(int64_t ns, int date_too, char *buf, size_t len);
+
+const char *report_close_text(enum close_kind k);      /* "client FIN" */
+const char *report_close_key(enum close_kind k);       /* "client_fin" */
+const char *report_side_name(int side);                 /* "client", "server" */
+const char *report_how_name(int how);                   /* "fin", "rst", NULL */
+
+struct kind_text {                      /* what the text report says of a finding kind */
+        const char *what;               /* one line */
+        const char *measure;            /* histogram label, NULL = none */
+        const char *remedy;             /* when no cluster names one */
+};
+const struct kind_text *report_kind_text(enum finding_kind k);
 
 #endif /* RS_REPORT_H */

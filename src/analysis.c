@@ -1,128 +1,39 @@
-/* analysis.c - one run of the pipeline: decode each packet, hand it to
- * the state machine, and when a connection finishes run the detectors,
- * add it to the summary and turn it into an output record (spooled into
- * first-packet order for text; written at once, in the order connections
- * end, for JSON and JSON Lines).
- * At the end, the report around the records.  It owns the connection
- * table, the summary and the spool; it does not open inputs or parse
- * options.
+/* analysis.c - one run of the pipeline:
  *
- * With cfg.threads = 2 the reading thread reads and decodes, and a worker
- * thread does the connection table, state machine, detectors and summary:
- * decoded segments go to it in batches, in capture order.  The finished
- * connections come back to the reading thread in batches, in the order
- * they ended, and it writes their records (it has time to spare while the
- * worker is busy).  So the output is the same as with one thread. */
+ *   packet -> decode (decode.c) -> state machine and its table (tcpsm.c)
+ *          -> finished record -> detectors (detect.c) -> summary (summary.c)
+ *          -> writer (writer.h: spooled into first-packet order for an
+ *             ordered writer, else written as connections end)
+ *
+ * and at the end, the report around the records.  It owns the state
+ * machine, the summary, the spool and the records buffer; it does not open
+ * inputs or parse options.  With cfg.threads = 2 the hand-over
+ * (handover.c) runs the state machine, detectors and summary on a worker
+ * thread and brings the finished connections back to be written here; the
+ * output is the same. */
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__x86_64__)
-#  include <immintrin.h>
-#endif
-
 #include "analysis.h"
 #include "decode.h"
+#include "handover.h"
 #include "detect.h"
 #include "report.h"
 #include "spool.h"
 #include "tcpsm.h"
-
-struct batch {                  /* decoded segments on their way to the worker */
-        size_t n;
-        struct segment s[RS_WORKER_BATCH];
-};
-
-/* A finished connection on its way back to be written; the worker has run
- * the detectors and the summary on it. */
-struct rec {
-        struct conn c;
-        struct det_result d;            /* (findings past d.n are not copied) */
-};
-
-struct rbatch {
-        size_t n;
-        struct rec r[RS_RECORD_BATCH];
-};
-
-/* Batches going one way between the two threads, under the worker's lock:
- * the producer fills cur, queues it and takes an idle one; the consumer
- * takes the oldest queued one and gives it back idle when done. */
-struct lane {
-        void *all[RS_WORKER_BATCHES];
-        void *queue[RS_WORKER_BATCHES]; /* full, oldest at head */
-        size_t head, queued;
-        void *idle[RS_WORKER_BATCHES];  /* empty */
-        size_t nidle;
-        void *cur;                      /* being filled by the producer */
-};
-
-static void lane_push(struct lane *l, void *b)
-{
-        l->queue[(l->head + l->queued) % RS_WORKER_BATCHES] = b;
-        l->queued++;
-}
-
-static void *lane_pop(struct lane *l)
-{
-        void *b = l->queue[l->head];
-
-        l->head = (l->head + 1) % RS_WORKER_BATCHES;
-        l->queued--;
-        return b;
-}
-
-/* The consumer gives a batch back empty; the producer takes one as cur. */
-static void lane_give_back(struct lane *l, void *b)
-{
-        l->idle[l->nidle++] = b;
-}
-
-static void lane_take(struct lane *l)
-{
-        l->cur = l->idle[--l->nidle];
-}
-
-/* Allocate the lane's batches of size bytes (zeroed), cur taken. */
-static int lane_init(struct lane *l, size_t size)
-{
-        for (size_t i = 0; i < RS_WORKER_BATCHES; i++) {
-                if (!(l->all[i] = calloc(1, size)))
-                        return -1;
-                lane_give_back(l, l->all[i]);
-        }
-        lane_take(l);
-        return 0;
-}
-
-struct worker {
-        pthread_t thread;
-        pthread_mutex_t lock;
-        pthread_cond_t more;            /* for the worker: segments queued, a record
-                                           batch came back, or stop */
-        pthread_cond_t room;            /* for the reading thread: a segment batch came
-                                           back, records queued, or the worker is done */
-        struct lane seg;                /* struct batch: reading thread -> worker */
-        struct lane rec;                /* struct rbatch: worker -> reading thread */
-        int stop;                       /* no more segments will come */
-        int done;                       /* the worker has queued its last records */
-        /* A waiting thread is woken when half the batches are there for it
-         * (or the other thread is about to wait too): a wake-up costs more
-         * than a batch (futex calls, a virtual CPU going idle and back). */
-        int reader_waits, worker_waits, worker_waits_rec;
-};
+#include "writer.h"
 
 struct analysis {
         struct rs_config cfg;
-        struct worker *w;               /* NULL: one thread */
+        struct handover *ho;            /* the worker thread; NULL: one thread */
         FILE *out;
         /* the reading thread's, on cache lines of their own (written per
-         * packet while the worker writes its own per segment) */
+         * packet while the worker writes its own per segment, below) */
         char pad0[64];
         int64_t now;                    /* packet clock: latest packet time, ns */
         int64_t first;                  /* earliest packet time, ns (0 = none yet) */
@@ -132,8 +43,8 @@ struct analysis {
         struct spool *spool;
         int err;                        /* an ERR_* below */
         int err_no;                     /*   and the errno with it */
-        uint64_t json_records;          /* JSON: records written so far */
-        char *obuf;                     /* JSON, JSON Lines: records are made here and */
+        uint64_t records;               /* records written (or spooled) so far */
+        char *obuf;                     /* streamed writers: records are made here and */
         size_t oused;                   /*   written RS_WRITE_BUFFER bytes at a time */
         char row[RS_JSON_RECORD_MAX];   /* a text row */
         char pad1[64];
@@ -200,52 +111,43 @@ static char *out_room(struct analysis *a)
         return a->obuf + a->oused;
 }
 
-/* The record of one finished connection, into the output. */
+/* The record of one finished connection, into the output: kept in the
+ * spool for an ordered writer, else made in the records buffer (with a
+ * line per finding when the writer has them). */
 static void write_record(struct analysis *a, const struct conn *c, const struct det_result *dr)
 {
+        const struct writer *w = a->cfg.writer;
         size_t n;
-        char *p;
 
-        switch (a->cfg.format) {
-        case FMT_JSONL:         /* the record, then each finding on its own line */
-                for (int i = 0; i <= dr->n; i++) {
-                        p = out_room(a);
-                        n = i == 0 ? report_json_conn(c, dr, 1, p, RS_JSON_RECORD_MAX - 1)
-                                   : report_json_finding(c, &dr->f[i - 1], p, RS_JSON_RECORD_MAX - 1);
-                        if (!n) {
-                                fail(a, ERR_RECORD);
-                                break;
-                        }
-                        p[n++] = '\n';
-                        a->oused += n;
-                }
-                if (a->cfg.flush_each) {
-                        out_flush(a);
-                        if (fflush(a->out) != 0)
-                                fail(a, ERR_WRITE);
-                }
-                break;
-        case FMT_JSON:          /* streamed into the document's connections array */
-                if (!a->json_records++)
-                        report_json_open(a->out);       /* (nothing is buffered yet) */
-                p = out_room(a);
-                if (a->json_records > 1) {
-                        memcpy(p, ",\n", 2);
-                        p += 2;
-                        a->oused += 2;
-                }
-                if (!(n = report_json_conn(c, dr, 0, p, RS_JSON_RECORD_MAX)))
-                        fail(a, ERR_RECORD);
-                a->oused += n;
-                if (a->cfg.flush_each)
-                        out_flush(a);
-                break;
-        case FMT_TEXT:
-                n = report_text_row(c, a->cfg.verbose, a->row, sizeof a->row);
+        if (w->ordered) {
+                n = w->connection(a->row, sizeof a->row, c, dr, a->cfg.verbose, a->records++);
                 if (spool_add(a->spool, c->id, a->row, n) < 0)
                         fail(a, ERR_SPOOL);
-                break;
+                return;
         }
+        if (!a->records && w->begin)
+                w->begin(a->out);               /* (nothing is buffered yet) */
+        n = w->connection(out_room(a), RS_JSON_RECORD_MAX + 2, c, dr, a->cfg.verbose, a->records++);
+        if (!n)
+                fail(a, ERR_RECORD);
+        a->oused += n;
+        for (int i = 0; n && w->finding && i < dr->n; i++) {
+                n = w->finding(out_room(a), RS_JSON_RECORD_MAX + 2, c, &dr->f[i]);
+                if (!n)
+                        fail(a, ERR_RECORD);
+                a->oused += n;
+        }
+        if (a->cfg.flush_each) {
+                out_flush(a);
+                if (fflush(a->out) != 0)
+                        fail(a, ERR_WRITE);
+        }
+}
+
+/* An ordered writer's records, from the spool. */
+static int spooled_records(void *ctx, FILE *out, const char *sep)
+{
+        return spool_write(ctx, out, sep);
 }
 
 /* One decoded segment, from the table on. */
@@ -261,206 +163,25 @@ static void apply(struct analysis *a, const struct segment *seg)
         tcpsm_on_segment(&a->sm, seg);
 }
 
-/* ---- the worker thread ---- */
-
-/* Copy n bytes (whole 8-byte words) into a batch without reading the
- * batch's cache lines first.  The other thread read them last, so plain
- * stores would have to fetch each line back from its core (measured: the
- * reading thread's time doubled on full-10M); streaming stores write
- * around the cache, and the other thread reads the batch in order, which
- * the hardware prefetches.  Ordered before the hand-over by
- * stream_fence(). */
-static void stream_copy(void *dst, const void *src, size_t n)
+/* (worker) A batch of segments; each one's hash bucket is asked for
+ * RS_PREFETCH_AHEAD segments ahead, its record half as many ahead. */
+static void apply_batch(void *ctx, const struct segment *seg, size_t n)
 {
-#if defined(__x86_64__)
-        long long *d = dst, w;
+        struct analysis *a = ctx;
 
-        for (size_t k = 0; k < n / 8; k++) {
-                memcpy(&w, (const char *)src + k * 8, 8);
-                _mm_stream_si64(d + k, w);
+        for (size_t i = 0; i < n; i++) {
+                if (i + RS_PREFETCH_AHEAD < n)
+                        tcpsm_prefetch(&a->sm, &seg[i + RS_PREFETCH_AHEAD], 0);
+                if (i + RS_PREFETCH_AHEAD / 2 < n)
+                        tcpsm_prefetch(&a->sm, &seg[i + RS_PREFETCH_AHEAD / 2], 1);
+                apply(a, &seg[i]);
         }
-#else
-        memcpy(dst, src, n);
-#endif
 }
 
-static void stream_fence(void)
+/* (reading thread) A finished connection came back from the worker. */
+static void write_record_cb(void *ctx, const struct conn *c, const struct det_result *d)
 {
-#if defined(__x86_64__)
-        _mm_sfence();
-#endif
-}
-
-_Static_assert(sizeof(struct segment) % 8 == 0, "a segment is whole 8-byte words");
-_Static_assert(sizeof(struct conn) % 8 == 0 && sizeof(struct finding) % 8 == 0 &&
-               offsetof(struct det_result, n) % 8 == 0 && sizeof(struct det_result) % 8 == 0,
-               "a record is whole 8-byte words");
-
-/* (worker) Queue a finished connection for the reading thread to write. */
-static void worker_record(struct worker *w, const struct conn *c, const struct det_result *d)
-{
-        struct rbatch *rb = w->rec.cur;
-        struct rec *r = &rb->r[rb->n];
-        const size_t tail = offsetof(struct det_result, n);
-
-        stream_copy(&r->c, c, sizeof *c);
-        stream_copy(r->d.f, d->f, (size_t)d->n * sizeof d->f[0]);
-        stream_copy((char *)&r->d + tail, (const char *)d + tail, sizeof *d - tail);
-        if (++rb->n < RS_RECORD_BATCH)
-                return;
-        stream_fence();
-        pthread_mutex_lock(&w->lock);
-        lane_push(&w->rec, rb);
-        if (w->reader_waits && (w->rec.queued >= RS_WORKER_BATCHES / 2 || !w->rec.nidle))
-                pthread_cond_signal(&w->room);
-        while (!w->rec.nidle) {
-                w->worker_waits_rec = 1;
-                pthread_cond_wait(&w->more, &w->lock);
-        }
-        w->worker_waits_rec = 0;
-        lane_take(&w->rec);
-        pthread_mutex_unlock(&w->lock);
-}
-
-static void *worker_main(void *arg)
-{
-        struct analysis *a = arg;
-        struct worker *w = a->w;
-
-        pthread_mutex_lock(&w->lock);
-        for (;;) {
-                struct batch *b;
-
-                while (!w->seg.queued && !w->stop) {
-                        w->worker_waits = 1;
-                        pthread_cond_wait(&w->more, &w->lock);
-                }
-                w->worker_waits = 0;
-                if (!w->seg.queued)
-                        break;
-                b = lane_pop(&w->seg);
-                pthread_mutex_unlock(&w->lock);
-                for (size_t i = 0; i < b->n; i++) {
-                        if (i + RS_PREFETCH_AHEAD < b->n)
-                                tcpsm_prefetch(&a->sm, &b->s[i + RS_PREFETCH_AHEAD], 0);
-                        if (i + RS_PREFETCH_AHEAD / 2 < b->n)
-                                tcpsm_prefetch(&a->sm, &b->s[i + RS_PREFETCH_AHEAD / 2], 1);
-                        apply(a, &b->s[i]);
-                }
-                b->n = 0;
-                pthread_mutex_lock(&w->lock);
-                lane_give_back(&w->seg, b);
-                if (w->reader_waits && w->seg.nidle >= RS_WORKER_BATCHES / 2)
-                        pthread_cond_signal(&w->room);
-        }
-        /* the segments are all applied: the last records go back */
-        if (((struct rbatch *)w->rec.cur)->n) {
-                stream_fence();
-                lane_push(&w->rec, w->rec.cur);
-                w->rec.cur = NULL;
-        }
-        w->done = 1;
-        pthread_cond_signal(&w->room);
-        pthread_mutex_unlock(&w->lock);
-        return NULL;
-}
-
-/* (reading thread, lock held) Write the records the worker has queued. */
-static void drain_records(struct analysis *a, struct worker *w)
-{
-        int any = 0;
-
-        while (w->rec.queued) {
-                struct rbatch *rb = lane_pop(&w->rec);
-                pthread_mutex_unlock(&w->lock);
-                for (size_t i = 0; i < rb->n; i++)
-                        write_record(a, &rb->r[i].c, &rb->r[i].d);
-                rb->n = 0;
-                pthread_mutex_lock(&w->lock);
-                lane_give_back(&w->rec, rb);
-                any = 1;
-        }
-        if (any && w->worker_waits_rec)
-                pthread_cond_signal(&w->more);
-}
-
-/* Queue the batch being filled and write the records that came back; then
- * take an empty batch, or when last, wait until the worker is done. */
-static void worker_submit(struct analysis *a, int last)
-{
-        struct worker *w = a->w;
-
-        stream_fence();
-        pthread_mutex_lock(&w->lock);
-        if (((struct batch *)w->seg.cur)->n) {
-                lane_push(&w->seg, w->seg.cur);
-                w->seg.cur = NULL;
-                if (w->worker_waits && w->seg.queued >= RS_WORKER_BATCHES / 2)
-                        pthread_cond_signal(&w->more);
-        }
-        if (last) {
-                w->stop = 1;
-                pthread_cond_signal(&w->more);
-        }
-        for (;;) {
-                drain_records(a, w);
-                if (last ? w->done : w->seg.cur || w->seg.nidle)
-                        break;
-                w->reader_waits = 1;
-                pthread_cond_wait(&w->room, &w->lock);
-        }
-        w->reader_waits = 0;
-        if (!w->seg.cur && !last)
-                lane_take(&w->seg);
-        pthread_mutex_unlock(&w->lock);
-}
-
-static void worker_free(struct worker *w)
-{
-        for (size_t i = 0; i < RS_WORKER_BATCHES; i++) {
-                free(w->seg.all[i]);
-                free(w->rec.all[i]);
-        }
-        free(w);
-}
-
-/* Start the worker; NULL (one thread, nothing lost) when that fails. */
-static struct worker *worker_start(struct analysis *a)
-{
-        struct worker *w = calloc(1, sizeof *w);
-
-        if (!w)
-                return NULL;
-        if (lane_init(&w->seg, sizeof(struct batch)) < 0 ||
-            lane_init(&w->rec, sizeof(struct rbatch)) < 0 ||
-            pthread_mutex_init(&w->lock, NULL)) {
-                worker_free(w);
-                return NULL;
-        }
-        if (pthread_cond_init(&w->more, NULL) || pthread_cond_init(&w->room, NULL) ||
-            (a->w = w, pthread_create(&w->thread, NULL, worker_main, a))) {
-                a->w = NULL;
-                worker_free(w);         /* (a failed cond_init leaks nothing on Linux) */
-                return NULL;
-        }
-        return w;
-}
-
-/* Hand the last batch over, write the records as they come back, and wait
- * until the worker has done it all. */
-static void worker_finish(struct analysis *a)
-{
-        struct worker *w = a->w;
-
-        if (!w)
-                return;
-        worker_submit(a, 1);
-        pthread_join(w->thread, NULL);
-        pthread_cond_destroy(&w->more);
-        pthread_cond_destroy(&w->room);
-        pthread_mutex_destroy(&w->lock);
-        worker_free(w);
-        a->w = NULL;
+        write_record(ctx, c, d);
 }
 
 /* One finished connection: the detectors and the summary here (the worker
@@ -474,8 +195,8 @@ static void finish_conn(struct analysis *a, const struct conn *c, int64_t captur
         summary_add(&a->sum, c, &dr);
         if (a->cfg.on_conn)
                 a->cfg.on_conn(a->cfg.on_conn_ctx, c, &dr);
-        if (a->w)
-                worker_record(a->w, c, &dr);
+        if (a->ho)
+                handover_record(a->ho, c, &dr);
         else
                 write_record(a, c, &dr);
 }
@@ -499,7 +220,7 @@ struct analysis *analysis_create(const struct rs_config *cfg, FILE *out)
                 return NULL;
         a->cfg = *cfg;
         a->out = out;
-        if (cfg->format != FMT_TEXT && !(a->obuf = malloc(RS_WRITE_BUFFER))) {
+        if (!cfg->writer->ordered && !(a->obuf = malloc(RS_WRITE_BUFFER))) {
                 free(a);
                 return NULL;
         }
@@ -509,8 +230,10 @@ struct analysis *analysis_create(const struct rs_config *cfg, FILE *out)
                 analysis_destroy(a);
                 return NULL;
         }
-        if (cfg->threads > 1)
-                worker_start(a);
+        if (cfg->threads > 1) {
+                struct handover_calls calls = { apply_batch, write_record_cb, a };
+                a->ho = handover_start(&calls);
+        }
         return a;
 }
 
@@ -540,16 +263,10 @@ void analysis_packet(struct analysis *a, struct input *in, int64_t ts, const uin
          * seen: connection times never run backwards, so no duration is
          * negative.  capture.c counts such records per input. */
         seg->ts = a->now;
-        if (!a->w) {
+        if (a->ho)
+                handover_segment(a->ho, seg);
+        else
                 apply(a, seg);
-                return;
-        }
-        {
-                struct batch *b = a->w->seg.cur;
-                stream_copy(&b->s[b->n], seg, sizeof *seg);
-                if (++b->n == RS_WORKER_BATCH)
-                        worker_submit(a, 0);
-        }
 }
 
 void analysis_tick(struct analysis *a, int64_t now)
@@ -586,12 +303,14 @@ void analysis_interval(const struct analysis *a, FILE *out, int64_t now)
 
 int analysis_end(struct analysis *a, const struct capture *cap)
 {
+        struct writer_records rec = { spooled_records, a->spool };
         struct report rep = { .cap = cap, .st = &a->sm.st, .sum = &a->sum,
                               .first = a->seen ? a->first : 0, .last = a->seen ? a->now : 0,
                               .verbose = a->cfg.verbose, .shard_i = a->cfg.shard_i,
                               .shard_n = a->cfg.shard_n, .skipped_shard = a->skipped_shard };
 
-        worker_finish(a);
+        handover_finish(a->ho);
+        a->ho = NULL;
         a->sm_now = a->now;
         tcpsm_flush(&a->sm);
         if (a->obuf)
@@ -611,25 +330,10 @@ int analysis_end(struct analysis *a, const struct capture *cap)
         }
         if (summary_finish(&a->sum) < 0 || a->sum.oom)
                 fprintf(stderr, "rstscope: out of memory while summarising\n");
-        switch (a->cfg.format) {
-        case FMT_JSONL:
-                if (report_jsonl_end(a->out, &rep) < 0)
-                        goto fail;
-                break;
-        case FMT_JSON:
-                if (!a->json_records)
-                        report_json_open(a->out);
-                if (report_json_close(a->out, &rep) < 0)
-                        goto fail;
-                break;
-        case FMT_TEXT:
-                report_text_head(a->out, &rep);
-                if (spool_write(a->spool, a->out, "\n") < 0)
-                        goto fail;
-                if (a->sum.nconns)
-                        fputc('\n', a->out);
-                break;
-        }
+        if (!a->records && !a->cfg.writer->ordered && a->cfg.writer->begin)
+                a->cfg.writer->begin(a->out);
+        if (a->cfg.writer->end(a->out, &rep, &rec) < 0)
+                goto fail;
         return 0;
 fail:
         fprintf(stderr, "rstscope: cannot write output: %s\n", strerror(errno));
@@ -650,7 +354,7 @@ void analysis_destroy(struct analysis *a)
 {
         if (!a)
                 return;
-        worker_finish(a);
+        handover_finish(a->ho);
         tcpsm_free(&a->sm);
         spool_destroy(a->spool);
         summary_free(&a->sum);

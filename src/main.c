@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -50,64 +51,6 @@ struct opts {
         size_t nfiles;
 };
 
-static void usage(FILE *out)
-{
-        fprintf(out,
-"Usage: rstscope [options] FILE...\n"
-"       rstscope [options] -i INTERFACE\n"
-"Passive TCP connection-lifecycle analyzer: every connection in a capture,\n"
-"who closed it, how (FIN or RST) and when.\n"
-"\n"
-"Input:\n"
-"  FILE...                 pcap or pcapng files, merged in time order; - is stdin\n"
-"  -r FILE                 read FILE (as tcpdump -r); may be repeated\n"
-"Live capture:\n"
-"  -i, --interface IFACE   capture on IFACE (lo, eth0, any ...)\n"
-"  -f, --filter BPF        capture filter (default: SYN/FIN/RST packets, IPv4 and IPv6)\n"
-"  --full                  capture every TCP packet (idle times, data races)\n"
-"  --duration S            stop after S seconds (default: at SIGINT/SIGTERM)\n"
-"  --count N               stop after N packets\n"
-"  --interval S            text: print a line of counts every S seconds\n"
-"  -w, --write FILE        also save the packets to FILE (pcap)\n"
-"  --metrics ADDR:PORT     serve Prometheus metrics on http://ADDR:PORT/metrics\n"
-"  --snaplen N             bytes kept of each packet (default %d: headers)\n"
-"  -Z, --user USER         drop root privileges to USER once capturing\n"
-"Output:\n"
-"  -F, --format FMT        text (default), json, or jsonl (per connection as it\n"
-"                          ends: a connection line, then a line per finding;\n"
-"                          then a line per cluster and a summary line)\n"
-"  -v, --verbose           more columns in the text table, per-server distributions\n"
-"Findings:\n"
-"  --min-idle S            a close after S seconds idle is an idle_close (default %.1f)\n"
-"  --cluster-min N         smallest cluster, connections (default %d)\n"
-"  --fail-on KIND[,KIND]   exit 5 when any connection has one of these findings\n"
-"  --max KIND=N            exit 5 when more than N connections have KIND\n"
-"                          (kinds: refused connect_timeout data_after_peer_fin\n"
-"                          data_after_peer_rst request_reset idle_close)\n"
-"Tracking:\n"
-"  --idle-timeout S        expire established connections idle S seconds (default %d)\n"
-"  --halfopen-timeout S    expire unfinished handshakes after S seconds (default %d)\n"
-"  --close-linger S        a packet S seconds after a close starts a new connection (default %d)\n"
-"  --max-conns N           connections tracked at once (default %d)\n"
-"  --shard I/N             keep only 5-tuples whose hash falls in shard I of N\n"
-"                          (N processes on a full copy each; outputs concatenate)\n"
-"  --threads N             offline: 1, or 2 to track connections (state machine,\n"
-"                          detectors, summary) on a second thread while the\n"
-"                          first reads, decodes and writes the records\n"
-"                          (default 2 with 2+ CPUs)\n"
-"Other:\n"
-"  -h, --help              this help\n"
-"  -V, --version           version\n"
-"\n"
-"Exit codes: 0 ok; 1 internal error; 2 usage error; 3 input cannot be read\n"
-"(missing, not a capture, unsupported link type) or, live, the capture cannot\n"
-"start (no permission, no such interface, the -w file cannot be created, the\n"
-"--metrics address cannot be bound); 4 an input was truncated or failed midway\n"
-"(the report covers what was read); 5 --fail-on/--max exceeded.\n",
-                RS_SNAPLEN, RS_MIN_IDLE_S, RS_CLUSTER_MIN_COUNT,
-                RS_IDLE_TIMEOUT_S, RS_HALFOPEN_TIMEOUT_S, RS_CLOSE_LINGER_S, RS_MAX_CONNS);
-}
-
 static int parse_seconds(const char *s, int64_t *ns)
 {
         char *end;
@@ -119,6 +62,18 @@ static int parse_seconds(const char *s, int64_t *ns)
                 return -1;
         *ns = (int64_t)(v * 1e9);
         return 0;
+}
+
+/* The finding kinds, ", " between them. */
+static const char *kind_names(void)
+{
+        static char names[256];
+
+        if (!names[0])
+                for (int k = 0; k < DET_NKINDS; k++)
+                        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                                 k ? ", " : "", detect_kind_name((enum finding_kind)k));
+        return names;
 }
 
 static int kind_of(const char *name, size_t len)
@@ -137,8 +92,8 @@ static int parse_fail_on(const char *arg, struct opts *o)
                 size_t len = strcspn(arg, ",");
                 int k = kind_of(arg, len);
                 if (k < 0) {
-                        fprintf(stderr, "rstscope: unknown finding kind '%.*s' in --fail-on\n",
-                                (int)len, arg);
+                        fprintf(stderr, "rstscope: unknown finding kind '%.*s' in --fail-on (%s)\n",
+                                (int)len, arg, kind_names());
                         return -1;
                 }
                 o->gate[k] = 0;
@@ -156,7 +111,8 @@ static int parse_max(const char *arg, struct opts *o)
         int k = eq ? kind_of(arg, (size_t)(eq - arg)) : -1;
 
         if (k < 0) {
-                fprintf(stderr, "rstscope: --max wants KIND=N with a known kind, not '%s'\n", arg);
+                fprintf(stderr, "rstscope: --max wants KIND=N with a known kind (%s), not '%s'\n",
+                        kind_names(), arg);
                 return -1;
         }
         errno = 0;
@@ -169,196 +125,327 @@ static int parse_max(const char *arg, struct opts *o)
         return 0;
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static int bad_seconds(const char *arg)
+{
+        fprintf(stderr, "rstscope: bad number of seconds '%s'\n", arg);
+        return EXIT_USAGE;
+}
+
+/* ---- one setter per option: 0, or an exit code after a message ---- */
+
+static int set_format(struct opts *o, const char *arg)
+{
+        if (!(o->cfg.writer = writer_find(arg))) {
+                fprintf(stderr, "rstscope: unknown format '%s' (%s)\n", arg, writer_names());
+                return EXIT_USAGE;
+        }
+        return 0;
+}
+
+static int set_file(struct opts *o, const char *arg) { o->files[o->nfiles++] = arg; return 0; }
+static int set_iface(struct opts *o, const char *arg) { o->iface = arg; return 0; }
+static int set_filter(struct opts *o, const char *arg) { o->filter = arg; return 0; }
+static int set_write(struct opts *o, const char *arg) { o->write_file = arg; return 0; }
+static int set_user(struct opts *o, const char *arg) { o->user = arg; return 0; }
+static int set_metrics(struct opts *o, const char *arg) { o->metrics_addr = arg; return 0; }
+
+static int set_full(struct opts *o, const char *arg)
+{
+        (void)arg;
+        o->full = 1;
+        return 0;
+}
+
+static int set_verbose(struct opts *o, const char *arg)
+{
+        (void)arg;
+        o->cfg.verbose++;
+        return 0;
+}
+
+/* seconds > 0 into *dst */
+static int positive_seconds(const char *arg, double *dst)
+{
+        int64_t ns;
+
+        if (parse_seconds(arg, &ns) < 0 || ns == 0)
+                return bad_seconds(arg);
+        *dst = (double)ns / 1e9;
+        return 0;
+}
+
+static int set_duration(struct opts *o, const char *arg) { return positive_seconds(arg, &o->duration); }
+static int set_interval(struct opts *o, const char *arg) { return positive_seconds(arg, &o->interval); }
+
+/* a whole number in lo..hi, or a message naming the option */
+static int whole(const char *arg, unsigned long long lo, unsigned long long hi, const char *what,
+                 unsigned long long *v)
+{
+        char *end;
+
+        errno = 0;
+        *v = strtoull(arg, &end, 10);
+        if (errno || end == arg || *end || arg[0] == '-' || *v < lo || *v > hi) {
+                fprintf(stderr, "rstscope: bad %s '%s'\n", what, arg);
+                return EXIT_USAGE;
+        }
+        return 0;
+}
+
+static int set_count(struct opts *o, const char *arg)
+{
+        unsigned long long v;
+        int rc = whole(arg, 1, ULLONG_MAX, "--count", &v);
+
+        o->count = v;
+        return rc;
+}
+
+static int set_snaplen(struct opts *o, const char *arg)
+{
+        unsigned long long v;
+        int rc = whole(arg, 64, 262144, "--snaplen (64..262144)", &v);
+
+        o->snaplen = (int)v;
+        return rc;
+}
+
+static int set_cluster_min(struct opts *o, const char *arg)
+{
+        unsigned long long v;
+        int rc = whole(arg, 2, 1000000, "--cluster-min (2 or more)", &v);
+
+        o->cfg.cluster_min = (size_t)v;
+        return rc;
+}
+
+static int set_max_conns(struct opts *o, const char *arg)
+{
+        unsigned long long v;
+        int rc = whole(arg, 1, 0xfffff000UL, "--max-conns", &v);
+
+        o->cfg.lim.max_conns = (uint32_t)v;
+        return rc;
+}
+
+static int limit_seconds(const char *arg, int64_t *dst)
+{
+        return parse_seconds(arg, dst) < 0 ? bad_seconds(arg) : 0;
+}
+
+static int set_idle(struct opts *o, const char *arg) { return limit_seconds(arg, &o->cfg.lim.idle_ns); }
+static int set_halfopen(struct opts *o, const char *arg) { return limit_seconds(arg, &o->cfg.lim.halfopen_ns); }
+static int set_linger(struct opts *o, const char *arg) { return limit_seconds(arg, &o->cfg.lim.linger_ns); }
+
+static int set_min_idle(struct opts *o, const char *arg)
+{
+        int64_t ns;
+
+        if (parse_seconds(arg, &ns) < 0)
+                return bad_seconds(arg);
+        o->cfg.min_idle = (double)ns / 1e9;
+        return 0;
+}
+
+static int set_fail_on(struct opts *o, const char *arg) { return parse_fail_on(arg, o) < 0 ? EXIT_USAGE : 0; }
+static int set_max(struct opts *o, const char *arg) { return parse_max(arg, o) < 0 ? EXIT_USAGE : 0; }
+
+static int set_shard(struct opts *o, const char *arg)
+{
+        unsigned i, n;
+        char c;
+
+        if (sscanf(arg, "%u/%u%c", &i, &n, &c) != 2 || n == 0 || i >= n || n > 65536) {
+                fprintf(stderr, "rstscope: bad --shard '%s' (I/N with 0 <= I < N)\n", arg);
+                return EXIT_USAGE;
+        }
+        o->cfg.shard_i = i;
+        o->cfg.shard_n = n;
+        return 0;
+}
+
+static int set_threads(struct opts *o, const char *arg)
+{
+        if (strcmp(arg, "1") && strcmp(arg, "2")) {
+                fprintf(stderr, "rstscope: bad --threads '%s' (1 or 2)\n", arg);
+                return EXIT_USAGE;
+        }
+        o->cfg.threads = arg[0] - '0';
+        return 0;
+}
+
+static int show_help(struct opts *o, const char *arg);
+static int show_version(struct opts *o, const char *arg);
+
+/* ---- the options: getopt_long's table, the short options and --help
+ * are all made from this one ---- */
+
+struct opt {
+        const char *name;               /* long name, NULL: short only */
+        int key;                        /* short letter, or an id >= 256 */
+        const char *arg;                /* argument's name in --help, NULL: none */
+        const char *heading;            /* --help heading that starts before it, or NULL */
+        const char *help;               /* --help text, '\n' between its lines */
+        int (*set)(struct opts *o, const char *arg);
+};
+
+enum { O_LONG = 256 };                  /* ids of long-only options: O_LONG + index */
+
+static const struct opt opts_table[] = {
+        { NULL, 'r', "FILE", "Input:\n"
+          "  FILE...                 pcap or pcapng files, merged in time order; - is stdin",
+          "read FILE (as tcpdump -r); may be repeated", set_file },
+        { "interface", 'i', "IFACE", "Live capture:", "capture on IFACE (lo, eth0, any ...)", set_iface },
+        { "filter", 'f', "BPF", NULL, "capture filter (default: SYN/FIN/RST packets, IPv4 and IPv6)",
+          set_filter },
+        { "full", 0, NULL, NULL, "capture every TCP packet (idle times, data races)", set_full },
+        { "duration", 0, "S", NULL, "stop after S seconds (default: at SIGINT/SIGTERM)", set_duration },
+        { "count", 0, "N", NULL, "stop after N packets", set_count },
+        { "interval", 0, "S", NULL, "text: print a line of counts every S seconds", set_interval },
+        { "write", 'w', "FILE", NULL, "also save the packets to FILE (pcap)", set_write },
+        { "metrics", 0, "ADDR:PORT", NULL, "serve Prometheus metrics on http://ADDR:PORT/metrics",
+          set_metrics },
+        { "snaplen", 0, "N", NULL, "bytes kept of each packet (default " STR(RS_SNAPLEN) ": headers)",
+          set_snaplen },
+        { "user", 'Z', "USER", NULL, "drop root privileges to USER once capturing", set_user },
+        { "format", 'F', "FMT", "Output:",
+          "text (default), json, or jsonl (per connection as it\n"
+          "ends: a connection line, then a line per finding;\n"
+          "then a line per cluster and a summary line)", set_format },
+        { "verbose", 'v', NULL, NULL, "more columns in the text table, per-server distributions",
+          set_verbose },
+        { "min-idle", 0, "S", "Findings:",
+          "a close after S seconds idle is an idle_close (default " STR(RS_MIN_IDLE_S) ")", set_min_idle },
+        { "cluster-min", 0, "N", NULL, "smallest cluster, connections (default "
+          STR(RS_CLUSTER_MIN_COUNT) ")", set_cluster_min },
+        { "fail-on", 0, "KIND[,KIND]", NULL, "exit 5 when any connection has one of these findings",
+          set_fail_on },
+        { "max", 0, "KIND=N", NULL, "exit 5 when more than N connections have KIND\n"
+          "(kinds: refused connect_timeout data_after_peer_fin\n"
+          "data_after_peer_rst request_reset idle_close)", set_max },
+        { "idle-timeout", 0, "S", "Tracking:", "expire established connections idle S seconds (default "
+          STR(RS_IDLE_TIMEOUT_S) ")", set_idle },
+        { "halfopen-timeout", 0, "S", NULL, "expire unfinished handshakes after S seconds (default "
+          STR(RS_HALFOPEN_TIMEOUT_S) ")", set_halfopen },
+        { "close-linger", 0, "S", NULL, "a packet S seconds after a close starts a new connection (default "
+          STR(RS_CLOSE_LINGER_S) ")", set_linger },
+        { "max-conns", 0, "N", NULL, "connections tracked at once (default " STR(RS_MAX_CONNS) ")",
+          set_max_conns },
+        { "shard", 0, "I/N", NULL, "keep only 5-tuples whose hash falls in shard I of N\n"
+          "(N processes on a full copy each; outputs concatenate)", set_shard },
+        { "threads", 0, "N", NULL, "offline: 1, or 2 to track connections (state machine,\n"
+          "detectors, summary) on a second thread while the\n"
+          "first reads, decodes and writes the records\n"
+          "(default 2 with 2+ CPUs)", set_threads },
+        { "help", 'h', NULL, "Other:", "this help", show_help },
+        { "version", 'V', NULL, NULL, "version", show_version },
+};
+
+#define NOPTS (sizeof opts_table / sizeof opts_table[0])
+#define HELP_COL 26                     /* where the help texts start */
+
+static void usage(FILE *out)
+{
+        fputs("Usage: rstscope [options] FILE...\n"
+              "       rstscope [options] -i INTERFACE\n"
+              "Passive TCP connection-lifecycle analyzer: every connection in a capture,\n"
+              "who closed it, how (FIN or RST) and when.\n\n", out);
+        for (size_t i = 0; i < NOPTS; i++) {
+                const struct opt *op = &opts_table[i];
+                char left[64];
+                int n;
+
+                if (op->heading)
+                        fprintf(out, "%s\n", op->heading);
+                if (op->name && op->key < O_LONG && op->key)
+                        n = snprintf(left, sizeof left, "  -%c, --%s", op->key, op->name);
+                else if (op->name)
+                        n = snprintf(left, sizeof left, "  --%s", op->name);
+                else
+                        n = snprintf(left, sizeof left, "  -%c", op->key);
+                if (op->arg)
+                        snprintf(left + n, sizeof left - (size_t)n, " %s", op->arg);
+                fprintf(out, "%-*s", HELP_COL - 1, left);
+                for (const char *h = op->help; *h;) {
+                        size_t len = strcspn(h, "\n");
+                        fprintf(out, h == op->help ? " %.*s\n" : "%*s%.*s\n", h == op->help ? (int)len : HELP_COL,
+                                h == op->help ? h : "", (int)len, h);
+                        h += len + (h[len] == '\n');
+                }
+        }
+        fputs("\nExit codes: 0 ok; 1 internal error; 2 usage error; 3 input cannot be read\n"
+              "(missing, not a capture, unsupported link type) or, live, the capture cannot\n"
+              "start (no permission, no such interface, the -w file cannot be created, the\n"
+              "--metrics address cannot be bound); 4 an input was truncated or failed midway\n"
+              "(the report covers what was read); 5 --fail-on/--max exceeded.\n", out);
+}
+
+static int show_help(struct opts *o, const char *arg)
+{
+        (void)arg;
+        usage(stdout);
+        free(o->files);
+        exit(EXIT_OK);
+}
+
+static int show_version(struct opts *o, const char *arg)
+{
+        (void)arg;
+        printf("rstscope %s (%s)\n", RS_VERSION, pcap_lib_version());
+        free(o->files);
+        exit(EXIT_OK);
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-        enum { O_IDLE = 256, O_HALFOPEN, O_LINGER, O_MAXCONNS, O_MINIDLE, O_CLMIN, O_FAILON, O_MAX,
-               O_SHARD, O_FULL, O_DURATION, O_COUNT, O_INTERVAL, O_METRICS, O_SNAPLEN, O_THREADS };
-        static const struct option longopts[] = {
-                { "format", required_argument, NULL, 'F' },
-                { "verbose", no_argument, NULL, 'v' },
-                { "idle-timeout", required_argument, NULL, O_IDLE },
-                { "halfopen-timeout", required_argument, NULL, O_HALFOPEN },
-                { "close-linger", required_argument, NULL, O_LINGER },
-                { "max-conns", required_argument, NULL, O_MAXCONNS },
-                { "min-idle", required_argument, NULL, O_MINIDLE },
-                { "cluster-min", required_argument, NULL, O_CLMIN },
-                { "fail-on", required_argument, NULL, O_FAILON },
-                { "max", required_argument, NULL, O_MAX },
-                { "shard", required_argument, NULL, O_SHARD },
-                { "threads", required_argument, NULL, O_THREADS },
-                { "interface", required_argument, NULL, 'i' },
-                { "filter", required_argument, NULL, 'f' },
-                { "full", no_argument, NULL, O_FULL },
-                { "duration", required_argument, NULL, O_DURATION },
-                { "count", required_argument, NULL, O_COUNT },
-                { "interval", required_argument, NULL, O_INTERVAL },
-                { "write", required_argument, NULL, 'w' },
-                { "metrics", required_argument, NULL, O_METRICS },
-                { "snaplen", required_argument, NULL, O_SNAPLEN },
-                { "user", required_argument, NULL, 'Z' },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, 'V' },
-                { NULL, 0, NULL, 0 },
-        };
+        struct option longopts[NOPTS + 1];
+        char shortopts[2 * NOPTS + 2] = ":";
+        size_t nl = 0, ns = 1;
         int ch;
 
+        memset(longopts, 0, sizeof longopts);
+        for (size_t i = 0; i < NOPTS; i++) {
+                const struct opt *op = &opts_table[i];
+                int key = op->key ? op->key : O_LONG + (int)i;
+                if (op->name)
+                        longopts[nl++] = (struct option){ op->name, op->arg ? required_argument : no_argument,
+                                                          NULL, key };
+                if (op->key) {
+                        shortopts[ns++] = (char)op->key;
+                        if (op->arg)
+                                shortopts[ns++] = ':';
+                }
+        }
+        shortopts[ns] = '\0';
         o->files = calloc((size_t)argc + 1, sizeof *o->files);
         if (!o->files)
                 return EXIT_INTERNAL;
         opterr = 0;             /* our own one-line messages */
-        while ((ch = getopt_long(argc, argv, ":F:r:vhVi:f:w:Z:", longopts, NULL)) != -1) {
-                switch (ch) {
-                case 'F':
-                        if (strcmp(optarg, "text") == 0)
-                                o->cfg.format = FMT_TEXT;
-                        else if (strcmp(optarg, "json") == 0)
-                                o->cfg.format = FMT_JSON;
-                        else if (strcmp(optarg, "jsonl") == 0)
-                                o->cfg.format = FMT_JSONL;
-                        else {
-                                fprintf(stderr, "rstscope: unknown format '%s' (text, json, jsonl)\n",
-                                        optarg);
-                                return EXIT_USAGE;
-                        }
-                        break;
-                case 'r':
-                        o->files[o->nfiles++] = optarg;
-                        break;
-                case 'i':
-                        o->iface = optarg;
-                        break;
-                case 'f':
-                        o->filter = optarg;
-                        break;
-                case 'w':
-                        o->write_file = optarg;
-                        break;
-                case 'Z':
-                        o->user = optarg;
-                        break;
-                case O_FULL:
-                        o->full = 1;
-                        break;
-                case O_METRICS:
-                        o->metrics_addr = optarg;
-                        break;
-                case O_DURATION:
-                case O_INTERVAL: {
-                        int64_t ns;
-                        if (parse_seconds(optarg, &ns) < 0 || ns == 0) {
-                                fprintf(stderr, "rstscope: bad number of seconds '%s'\n", optarg);
-                                return EXIT_USAGE;
-                        }
-                        *(ch == O_DURATION ? &o->duration : &o->interval) = (double)ns / 1e9;
-                        break;
+        while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+                const struct opt *op = NULL;
+                int rc;
+
+                for (size_t i = 0; i < NOPTS && !op; i++)
+                        if (ch == (opts_table[i].key ? opts_table[i].key : O_LONG + (int)i))
+                                op = &opts_table[i];
+                if (op) {
+                        if ((rc = op->set(o, optarg)) != 0)
+                                return rc;
+                        continue;
                 }
-                case O_COUNT:
-                case O_SNAPLEN: {
-                        char *end;
-                        unsigned long long v = strtoull(optarg, &end, 10);
-                        if (end == optarg || *end || v == 0 || (ch == O_SNAPLEN && (v < 64 || v > 262144))) {
-                                fprintf(stderr, "rstscope: bad %s '%s'\n",
-                                        ch == O_COUNT ? "--count" : "--snaplen (64..262144)", optarg);
-                                return EXIT_USAGE;
-                        }
-                        if (ch == O_COUNT)
-                                o->count = v;
-                        else
-                                o->snaplen = (int)v;
-                        break;
-                }
-                case 'v':
-                        o->cfg.verbose++;
-                        break;
-                case O_IDLE:
-                case O_HALFOPEN:
-                case O_LINGER: {
-                        int64_t *dst = ch == O_IDLE ? &o->cfg.lim.idle_ns :
-                                       ch == O_HALFOPEN ? &o->cfg.lim.halfopen_ns : &o->cfg.lim.linger_ns;
-                        if (parse_seconds(optarg, dst) < 0) {
-                                fprintf(stderr, "rstscope: bad number of seconds '%s'\n", optarg);
-                                return EXIT_USAGE;
-                        }
-                        break;
-                }
-                case O_MINIDLE: {
-                        int64_t ns;
-                        if (parse_seconds(optarg, &ns) < 0) {
-                                fprintf(stderr, "rstscope: bad number of seconds '%s'\n", optarg);
-                                return EXIT_USAGE;
-                        }
-                        o->cfg.min_idle = (double)ns / 1e9;
-                        break;
-                }
-                case O_CLMIN: {
-                        char *end;
-                        unsigned long v = strtoul(optarg, &end, 10);
-                        if (end == optarg || *end || v < 2 || v > 1000000) {
-                                fprintf(stderr, "rstscope: bad --cluster-min '%s' (2 or more)\n", optarg);
-                                return EXIT_USAGE;
-                        }
-                        o->cfg.cluster_min = v;
-                        break;
-                }
-                case O_FAILON:
-                        if (parse_fail_on(optarg, o) < 0)
-                                return EXIT_USAGE;
-                        break;
-                case O_MAX:
-                        if (parse_max(optarg, o) < 0)
-                                return EXIT_USAGE;
-                        break;
-                case O_SHARD: {
-                        unsigned i, n;
-                        char c;
-                        if (sscanf(optarg, "%u/%u%c", &i, &n, &c) != 2 || n == 0 || i >= n ||
-                            n > 65536) {
-                                fprintf(stderr, "rstscope: bad --shard '%s' (I/N with 0 <= I < N)\n",
-                                        optarg);
-                                return EXIT_USAGE;
-                        }
-                        o->cfg.shard_i = i;
-                        o->cfg.shard_n = n;
-                        break;
-                }
-                case O_THREADS:
-                        if (strcmp(optarg, "1") && strcmp(optarg, "2")) {
-                                fprintf(stderr, "rstscope: bad --threads '%s' (1 or 2)\n", optarg);
-                                return EXIT_USAGE;
-                        }
-                        o->cfg.threads = optarg[0] - '0';
-                        break;
-                case O_MAXCONNS: {
-                        char *end;
-                        unsigned long v = strtoul(optarg, &end, 10);
-                        if (end == optarg || *end || v == 0 || v > 0xfffff000UL) {
-                                fprintf(stderr, "rstscope: bad --max-conns '%s'\n", optarg);
-                                return EXIT_USAGE;
-                        }
-                        o->cfg.lim.max_conns = (uint32_t)v;
-                        break;
-                }
-                case 'h':
-                        usage(stdout);
-                        free(o->files);
-                        exit(EXIT_OK);
-                case 'V':
-                        printf("rstscope %s (%s)\n", RS_VERSION, pcap_lib_version());
-                        free(o->files);
-                        exit(EXIT_OK);
-                case ':':
+                if (ch == ':') {
                         fprintf(stderr, "rstscope: option '%s' needs an argument (try 'rstscope --help')\n",
                                 argv[optind - 1]);
-                        return EXIT_USAGE;
-                default:
-                        if (optopt)
-                                fprintf(stderr, "rstscope: unknown option '-%c' (try 'rstscope --help')\n",
-                                        optopt);
-                        else
-                                fprintf(stderr, "rstscope: unknown option '%s' (try 'rstscope --help')\n",
-                                        argv[optind - 1]);
-                        return EXIT_USAGE;
+                } else if (optopt) {
+                        fprintf(stderr, "rstscope: unknown option '-%c' (try 'rstscope --help')\n", optopt);
+                } else {
+                        fprintf(stderr, "rstscope: unknown option '%s' (try 'rstscope --help')\n",
+                                argv[optind - 1]);
                 }
+                return EXIT_USAGE;
         }
         for (int i = optind; i < argc; i++)
                 o->files[o->nfiles++] = argv[i];
@@ -549,7 +636,7 @@ static char outbuf[RS_WRITE_BUFFER];
 
 int main(int argc, char **argv)
 {
-        struct opts o = { .cfg = { .format = FMT_TEXT, .lim = {
+        struct opts o = { .cfg = { .writer = writer_default(), .lim = {
                 .idle_ns = (int64_t)RS_IDLE_TIMEOUT_S * 1000000000,
                 .halfopen_ns = (int64_t)RS_HALFOPEN_TIMEOUT_S * 1000000000,
                 .linger_ns = (int64_t)RS_CLOSE_LINGER_S * 1000000000,

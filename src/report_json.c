@@ -12,10 +12,6 @@
 
 #define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(16))
 
-static const char *const close_keys[5] = {
-        "client_fin", "client_rst", "server_fin", "server_rst", "none",
-};
-
 /* Seconds with microsecond precision, or null for "never". */
 static json_t *jtime(int64_t ns)
 {
@@ -35,8 +31,6 @@ static json_t *jnum(double v)
 {
         return isnan(v) ? json_null() : json_real(round(v * 1e6) / 1e6);
 }
-
-static const char *side_name(int s) { return s == CLIENT ? "client" : "server"; }
 
 /* ---- per-connection records, written by hand ----
  *
@@ -361,7 +355,7 @@ static INLINE char *put_finding_fields(char *p, const char *end, struct secs *sc
         p = put_time(p, sc, f->at);
         ROOM(p);
         p = LIT(p, ",\"by\":");
-        p = put_str(p, side_name(f->by));
+        p = put_str(p, report_side_name(f->by));
         p = LIT(p, ",\"inferred\":");
         p = put_bool(p, f->inferred);
         ROOM(p);
@@ -456,7 +450,7 @@ size_t report_json_conn(const struct conn *c, const struct det_result *d, int wi
         p = put_u64(p, c->s[SERVER].mss);
         ROOM(p);
         p = LIT(p, "],\"close\":{\"by\":");
-        p = by < 0 ? LIT(p, "null") : put_str(p, side_name(by));
+        p = by < 0 ? LIT(p, "null") : put_str(p, report_side_name(by));
         p = LIT(p, ",\"how\":");
         p = how == HOW_NONE ? LIT(p, "null") : put_str(p, how == HOW_FIN ? "fin" : "rst");
         ROOM(p);
@@ -565,8 +559,8 @@ static json_t *jsummary(const struct report *r)
         for (int k = 0; k < ZS_N; k++)
                 json_object_set_new(bs, zeek_state_name((enum zeek_state)k),
                                     json_integer((json_int_t)sum->states[k]));
-        for (int k = 0; k < 5; k++)
-                json_object_set_new(bc, close_keys[k], json_integer((json_int_t)sum->closes[k]));
+        for (int k = 0; k < CLOSE_N; k++)
+                json_object_set_new(bc, report_close_key((enum close_kind)k), json_integer((json_int_t)sum->closes[k]));
         for (int k = 0; k < DET_NKINDS; k++)
                 json_object_set_new(fk, detect_kind_name((enum finding_kind)k),
                                     json_integer((json_int_t)sum->kind_conns[k]));
@@ -582,8 +576,6 @@ static json_t *jserver(const struct report *r, int server)
         return jendpoint(r->sum->servers[server].family, &r->sum->servers[server].ep);
 }
 
-static const char *how_name(int how) { return how == HOW_RST ? "rst" : how == HOW_FIN ? "fin" : NULL; }
-
 static json_t *jcluster(const struct report *r, const struct sum_cluster *k)
 {
         json_t *likely = json_array(), *ex = json_array();
@@ -596,7 +588,7 @@ static json_t *jcluster(const struct report *r, const struct sum_cluster *k)
                 json_array_append_new(ex, json_integer((json_int_t)k->ex[i].id));
         return json_pack("{s:s, s:s, s:s?, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}",
                          "measure", cluster_measure_name(k->measure),
-                         "closing_side", side_name(k->side), "how", how_name(k->how),
+                         "closing_side", report_side_name(k->side), "how", report_how_name(k->how),
                          "server", jserver(r, k->server), "count", (json_int_t)k->pk.count,
                          "share", jnum(k->group_n ? (double)k->pk.count / (double)k->group_n : 0),
                          "center_s", jnum(k->pk.center), "spread_s", jnum(k->pk.spread),
@@ -625,8 +617,8 @@ static json_t *jdists(const struct report *r)
                                                            "count", (json_int_t)d->bin_count[b]));
                 json_array_append_new(a, json_pack(
                         "{s:s, s:s, s:s?, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o}",
-                        "measure", cluster_measure_name(d->measure), "closing_side", side_name(d->side),
-                        "how", how_name(d->how), "server", jserver(r, d->server),
+                        "measure", cluster_measure_name(d->measure), "closing_side", report_side_name(d->side),
+                        "how", report_how_name(d->how), "server", jserver(r, d->server),
                         "count", (json_int_t)d->s.n, "min_s", jnum(d->s.min), "p50_s", jnum(d->s.p50),
                         "p90_s", jnum(d->s.p90), "p99_s", jnum(d->s.p99), "max_s", jnum(d->s.max),
                         "histogram", h));

@@ -13,118 +13,6 @@
 
 #include "report.h"
 
-static const char *const close_names[5] = {
-        "client FIN", "client RST", "server FIN", "server RST", "none",
-};
-
-/* Dotted quad of a[0..3] at q; returns the end (not terminated). */
-static char *put_quad(char *q, const uint8_t *a)
-{
-        for (int i = 0; i < 4; i++) {
-                unsigned v = a[i];
-                if (v >= 100)
-                        *q++ = (char)('0' + v / 100);
-                if (v >= 10)
-                        *q++ = (char)('0' + v / 10 % 10);
-                *q++ = (char)('0' + v % 10);
-                if (i < 3)
-                        *q++ = '.';
-        }
-        return q;
-}
-
-/* inet_ntop(AF_INET6) without stdio (it formats each group with sprintf):
- * RFC 5952 text as glibc writes it, the first longest run of two or more
- * zero groups as "::", IPv4-mapped and -compatible addresses with a
- * dotted quad.  Writes at most 46 bytes, the last a NUL; returns where
- * the NUL is. */
-static char *put_ip6(char *q, const uint8_t *a)
-{
-        static const char hex[] = "0123456789abcdef";
-        unsigned w[8];
-        int best = -1, blen = 0, cur = -1, clen = 0;
-
-        for (int i = 0; i < 8; i++) {
-                w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
-                if (w[i] == 0) {
-                        if (cur < 0)
-                                cur = i, clen = 0;
-                        if (++clen > blen)
-                                best = cur, blen = clen;
-                } else {
-                        cur = -1;
-                }
-        }
-        if (blen < 2)
-                best = -1;
-        for (int i = 0; i < 8; i++) {
-                if (best >= 0 && i >= best && i < best + blen) {
-                        if (i == best)
-                                *q++ = ':';
-                        continue;
-                }
-                if (i)
-                        *q++ = ':';
-                if (i == 6 && best == 0 &&
-                    (blen == 6 || (blen == 7 && w[7] != 1) || (blen == 5 && w[5] == 0xffff))) {
-                        q = put_quad(q, a + 12);
-                        *q = '\0';
-                        return q;
-                }
-                for (int s = 12, lead = 1; s >= 0; s -= 4) {
-                        unsigned d = w[i] >> s & 15;
-                        if (d || !lead || s == 0) {
-                                *q++ = hex[d];
-                                lead = 0;
-                        }
-                }
-        }
-        if (best >= 0 && best + blen == 8)
-                *q++ = ':';
-        *q = '\0';
-        return q;
-}
-
-char *report_ip_put(char *p, int family, const struct endpoint *e)
-{
-        return family == 6 ? put_ip6(p, e->addr) : put_quad(p, e->addr);
-}
-
-const char *report_ip(int family, const struct endpoint *e, char *buf, size_t len)
-{
-        if (len >= (family == 6 ? 46u : 16u)) {         /* without stdio */
-                *report_ip_put(buf, family, e) = '\0';
-                return buf;
-        }
-        if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, e->addr, buf, (socklen_t)len))
-                snprintf(buf, len, "?");
-        return buf;
-}
-
-/* "2024-03-01 12:00:00.123456 UTC" (date_too) or "12:00:00.123456". */
-static const char *fmt_time(int64_t ns, int date_too, char *buf, size_t len)
-{
-        time_t sec = (time_t)(ns / 1000000000);
-        long usec = (long)((ns % 1000000000) / 1000);
-        struct tm tm;
-        char tz[16] = "";
-        size_t n;
-
-        if (ns < 0 && usec) {
-                sec--;
-                usec += 1000000;
-        }
-        if (!localtime_r(&sec, &tm)) {
-                snprintf(buf, len, "%" PRId64, ns);
-                return buf;
-        }
-        n = strftime(buf, len, date_too ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S", &tm);
-        if (date_too)
-                strftime(tz, sizeof tz, " %Z", &tm);
-        snprintf(buf + n, len - n, ".%06ld%s", usec, tz);
-        return buf;
-}
-
 static void text_inputs(FILE *out, const struct report *r)
 {
         for (size_t i = 0; i < r->cap->nin; i++) {
@@ -164,8 +52,8 @@ static void text_capture(FILE *out, const struct report *r)
         char a[64], b[64];
 
         if (r->first)
-                fprintf(out, "capture  %s .. %s (%.3f s)\n", fmt_time(r->first, 1, a, sizeof a),
-                        fmt_time(r->last, 1, b, sizeof b), (double)(r->last - r->first) / 1e9);
+                fprintf(out, "capture  %s .. %s (%.3f s)\n", report_time(r->first, 1, a, sizeof a),
+                        report_time(r->last, 1, b, sizeof b), (double)(r->last - r->first) / 1e9);
         else
                 fprintf(out, "capture  no packets\n");
         if (r->flags_only)
@@ -201,8 +89,8 @@ static void text_summary(FILE *out, const struct report *r)
                         first = 0;
                 }
         fprintf(out, "\n  by close:");
-        for (int k = 0; k < 5; k++)
-                fprintf(out, "%s %s %" PRIu64, k ? "," : "", close_names[k], sum->closes[k]);
+        for (int k = 0; k < CLOSE_N; k++)
+                fprintf(out, "%s %s %" PRIu64, k ? "," : "", report_close_text((enum close_kind)k), sum->closes[k]);
         fputc('\n', out);
 }
 
@@ -212,7 +100,7 @@ static const char *close_label(const struct conn *c)
         size_t k = c->close;
 
         if (k < CLOSE_NONE)
-                return close_names[k];
+                return report_close_text((enum close_kind)k);
         switch ((enum close_reason)c->reason) {
         case CLOSE_REASON_IDLE: return "idle";
         case CLOSE_REASON_EOF: return "open";
@@ -220,14 +108,6 @@ static const char *close_label(const struct conn *c)
         case CLOSE_REASON_EVICT: return "evicted";
         default: return "-";
         }
-}
-
-static void fmt_ep(int family, const struct endpoint *e, char *buf, size_t len)
-{
-        char ip[64];
-
-        report_ip(family, e, ip, sizeof ip);
-        snprintf(buf, len, family == 6 ? "[%s]:%u" : "%s:%u", ip, e->port);
 }
 
 #define W_EP 21                 /* endpoint columns: an IPv4 address and port */
@@ -238,8 +118,8 @@ size_t report_text_row(const struct conn *c, int verbose, char *buf, size_t len)
         int64_t r = c->rtt_ns;
         int n;
 
-        fmt_ep(c->family, &c->cli, cb, sizeof cb);
-        fmt_ep(c->family, &c->srv, sb, sizeof sb);
+        report_endpoint(c->family, &c->cli, cb, sizeof cb);
+        report_endpoint(c->family, &c->srv, sb, sizeof sb);
         n = snprintf(buf, len, "%4" PRIu64 " %-*s %-*s %9.3f %-6s %-10s", c->id, W_EP, cb, W_EP, sb,
                      (double)(c->end - c->first) / 1e9, zeek_state_name((enum zeek_state)c->zstate), close_label(c));
         if (verbose && n >= 0 && (size_t)n < len) {
@@ -249,7 +129,7 @@ size_t report_text_row(const struct conn *c, int verbose, char *buf, size_t len)
                 else
                         snprintf(rtt, sizeof rtt, "-");
                 n += snprintf(buf + n, len - (size_t)n, " %-15s %-10s %8s %11s %11" PRIu64 " %11" PRIu64 "  %s",
-                              fmt_time(c->first, 0, tb, sizeof tb),
+                              report_time(c->first, 0, tb, sizeof tb),
                               handshake_name((enum handshake)c->handshake), rtt, pk,
                               c->s[CLIENT].bytes, c->s[SERVER].bytes, c->history);
         }
@@ -315,37 +195,6 @@ static void text_histogram(FILE *out, const struct hist *h, const char *label)
         }
 }
 
-struct kind_text {
-        const char *what;               /* one line */
-        const char *measure;            /* histogram label, NULL = none */
-        const char *remedy;             /* when no cluster names one */
-};
-
-static const struct kind_text kind_texts[DET_NKINDS] = {
-        [DET_REFUSED] = { "the SYN was answered by RST: nothing listened on the port", NULL,
-                          "check that the server is up and listening on that port when clients "
-                          "connect (rollouts, readiness)" },
-        [DET_CONNECT_TIMEOUT] = { "the SYNs were never answered and the client gave up",
-                                  "gave up by (s)",
-                                  "SYNs go unanswered: look for a full accept queue or a firewall "
-                                  "dropping SYNs" },
-        [DET_DATA_AFTER_PEER_FIN] = { "a request was sent after the peer's FIN: the keep-alive reuse race",
-                                      "idle before the peer's FIN (s)",
-                                      "make the server's keep-alive idle timeout longer than the client "
-                                      "pool's, or expire pooled connections sooner; retry on reset" },
-        [DET_DATA_AFTER_PEER_RST] = { "data was sent after the peer's RST (at the resetting side; at the "
-                                      "other side it left before the RST arrived)",
-                                      "after the RST (s)",
-                                      "the peer aborted a connection with data in flight" },
-        [DET_REQUEST_RESET] = { "the server reset a request it never answered (a proxy logs 503 UC, "
-                                "\"upstream reset before response started\")",
-                                "request age at the reset (s)",
-                                "retry idempotent requests on reset; see the idle-timeout remedy" },
-        [DET_IDLE_CLOSE] = { "closed after being idle", "idle before the close (s)",
-                             "idle closes are normal; they matter when the other side reuses the "
-                             "connection at the same moment" },
-};
-
 /* The cluster that best explains a kind, or NULL. */
 static const struct sum_cluster *kind_cluster(const struct summary *s, enum finding_kind k)
 {
@@ -383,7 +232,7 @@ static void text_cluster_line(FILE *out, const struct report *r, const struct su
         const char *side = c->side == CLIENT ? "client" : "server";
 
         if (c->server >= 0)
-                fmt_ep(r->sum->servers[c->server].family, &r->sum->servers[c->server].ep, ep, sizeof ep);
+                report_endpoint(r->sum->servers[c->server].family, &r->sum->servers[c->server].ep, ep, sizeof ep);
         if (c->measure == M_CONNECT_GIVE_UP) {
                 fprintf(out, "%s%zu of %zu attempts%s%s gave up ", indent, c->pk.count, c->group_n,
                         ep[0] ? " to " : "", ep);
@@ -414,9 +263,9 @@ static void text_example(FILE *out, const struct report *r, const struct example
 {
         char cb[96], sb[96], tb[64], a[64], b[64];
 
-        fmt_ep(e->family, &e->cli, cb, sizeof cb);
-        fmt_ep(e->family, &e->srv, sb, sizeof sb);
-        fprintf(out, "    e.g. #%" PRIu64 " %s > %s at %s\n", e->id, cb, sb, fmt_time(e->first, 0, tb, sizeof tb));
+        report_endpoint(e->family, &e->cli, cb, sizeof cb);
+        report_endpoint(e->family, &e->srv, sb, sizeof sb);
+        fprintf(out, "    e.g. #%" PRIu64 " %s > %s at %s\n", e->id, cb, sb, report_time(e->first, 0, tb, sizeof tb));
         if (!filter)
                 return;
         report_ip(e->family, &e->cli, a, sizeof a);
@@ -471,7 +320,7 @@ static void text_findings(FILE *out, const struct report *r)
         fprintf(out, "\nfindings%s\n", nk ? ", by connections affected:" : ": none");
         for (int i = 0; i < nk; i++) {
                 enum finding_kind k = (enum finding_kind)order[i];
-                const struct kind_text *kt = &kind_texts[k];
+                const struct kind_text *kt = report_kind_text(k);
                 const struct sum_cluster *cl = kind_cluster(sum, k);
 
                 fprintf(out, "\n  %s: %" PRIu64 " of %" PRIu64 " connections (%.1f%%)", detect_kind_name(k),
@@ -514,7 +363,7 @@ static void text_dists(FILE *out, const struct report *r)
                 if (r->sum->dists[i].server < 0)
                         continue;
                 sv = &r->sum->servers[r->sum->dists[i].server];
-                fmt_ep(sv->family, &sv->ep, ep, sizeof ep);
+                report_endpoint(sv->family, &sv->ep, ep, sizeof ep);
                 if ((int)strlen(ep) > w)
                         w = (int)strlen(ep);
         }
@@ -527,7 +376,7 @@ static void text_dists(FILE *out, const struct report *r)
                         fprintf(out, "\ndistributions (s):\n");
                 first = 0;
                 if (d->server >= 0)
-                        fmt_ep(r->sum->servers[d->server].family, &r->sum->servers[d->server].ep, ep,
+                        report_endpoint(r->sum->servers[d->server].family, &r->sum->servers[d->server].ep, ep,
                                sizeof ep);
                 char q[5][24];
                 fprintf(out, "  %-17s %s %s %-*s n=%-5zu min %s p50 %s p90 %s p99 %s max %s\n",
