@@ -28,6 +28,7 @@ struct rs_config {
         int flags_only_hint;            /* 1: SYN/FIN/RST only (by the capture filter), 0: full,
                                            -1: judge from the packets seen so far */
         int threads;                    /* 2: a worker thread tracks the connections */
+        const char *saved_to;           /* live: the -w file (named in the report), or NULL */
         int flush_each;                 /* flush the output after every JSON Lines record (live) */
         /* called with every finished connection (live metrics), or NULL */
         void (*on_conn)(void *ctx, const struct conn *c, const struct det_result *d);

@@ -26,6 +26,7 @@ struct report {
         uint64_t skipped_shard;         /* TCP packets of other shards */
         uint32_t shard_i, shard_n;
         int verbose;
+        const char *saved_to;           /* live: the -w file, or NULL */
 };
 
 /* One connection's table row (no newline) into buf; returns its length. */

@@ -307,7 +307,8 @@ int analysis_end(struct analysis *a, const struct capture *cap)
         struct report rep = { .cap = cap, .st = &a->sm.st, .sum = &a->sum,
                               .first = a->seen ? a->first : 0, .last = a->seen ? a->now : 0,
                               .verbose = a->cfg.verbose, .shard_i = a->cfg.shard_i,
-                              .shard_n = a->cfg.shard_n, .skipped_shard = a->skipped_shard };
+                              .shard_n = a->cfg.shard_n, .skipped_shard = a->skipped_shard,
+                              .saved_to = a->cfg.saved_to };
 
         handover_finish(a->ho);
         a->ho = NULL;

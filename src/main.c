@@ -526,8 +526,8 @@ static void metrics_hook(void *ctx, const struct conn *c, const struct det_resul
         metrics_conn(ctx, c, d);
 }
 
-/* The live loop: until a signal, --duration or --count.  Returns an exit
- * code; *an is created here and handed back for the report. */
+/* The live loop: until a signal, --duration or --count, feeding an
+ * (created by run_live).  Returns an exit code. */
 static int live_loop(struct opts *o, struct capture *cap, struct analysis *an,
                      struct metrics *m, pcap_dumper_t *dump)
 {
@@ -585,6 +585,7 @@ static int run_live(struct opts *o, struct capture *cap, struct analysis **anp, 
 
         o->filter = o->full ? "tcp" : o->filter ? o->filter : RS_LIVE_FILTER;
         o->cfg.flush_each = 1;
+        o->cfg.saved_to = o->write_file;
         o->cfg.threads = 1;             /* interval lines and metrics read the summary */
         o->cfg.flags_only_hint = o->full ? 0 : strcmp(o->filter, RS_LIVE_FILTER) == 0 ? 1 : -1;
         if (capture_open_live(cap, o->iface, o->filter, o->snaplen, err, sizeof err, &usage) < 0) {

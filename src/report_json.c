@@ -1,7 +1,10 @@
-/* report_json.c - the JSON document (jansson).  The envelope is written
- * by hand and each connection is dumped as its own small object, one per
- * line, so the document never exists as one tree in memory.  Field names
- * are an interface: scripts rely on them (see the man page). */
+/* report_json.c - the JSON document and the JSON Lines records.  Each
+ * connection (and each JSON Lines finding) is formatted by hand straight
+ * into the caller's buffer, one per line, byte for byte what jansson would
+ * write, so the document never exists as one tree in memory; the opening
+ * is a literal, and the sections after the records (inputs, capture,
+ * summary, clusters, distributions) are built and dumped with jansson.
+ * Field names are an interface: scripts rely on them (see the man page). */
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>

@@ -270,8 +270,14 @@ static void text_example(FILE *out, const struct report *r, const struct example
                 return;
         report_ip(e->family, &e->cli, a, sizeof a);
         report_ip(e->family, &e->srv, b, sizeof b);
-        fprintf(out, "    look: tcpdump -nn -r %s 'host %s%s%s and tcp port %u and tcp port %u'\n",
-                strcmp(r->cap->in[0].name, "-") ? r->cap->in[0].name : "FILE", a,
+        /* where the packets are: the file read, the -w file of a live
+         * capture, or (without one) the interface, for the next time */
+        if (r->cap->in[0].live && !r->saved_to)
+                fprintf(out, "    look: tcpdump -nn -i %s", r->cap->in[0].name);
+        else
+                fprintf(out, "    look: tcpdump -nn -r %s", r->saved_to ? r->saved_to :
+                        strcmp(r->cap->in[0].name, "-") ? r->cap->in[0].name : "FILE");
+        fprintf(out, " 'host %s%s%s and tcp port %u and tcp port %u'\n", a,
                 strcmp(a, b) ? " and host " : "", strcmp(a, b) ? b : "", e->cli.port, e->srv.port);
 }
 

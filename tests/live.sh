@@ -58,9 +58,17 @@ norm() { grep '"type":"connection"' | sed 's/^{"id":[0-9]*,//' | sort; }
 norm <"$tmp/out.jsonl" >"$tmp/live"
 "$bin" -F jsonl "$tmp/live.pcap" | norm >"$tmp/offline"
 cmp -s "$tmp/live" "$tmp/offline" || { diff "$tmp/live" "$tmp/offline" | head -4; fail "live and offline differ"; }
-# --interval prints counts while capturing (text mode), --duration ends it
-"$bin" -i lo -f 'tcp port 9' --interval 0.5 --duration 1.3 >"$tmp/text" 2>/dev/null ||
-        fail "text run with --duration"
+# --interval prints counts while capturing (text mode), --duration ends it;
+# a refused connection's example names the -w file to look in
+"$bin" -i lo -f 'tcp port 9' --interval 0.5 --duration 1.3 -w "$tmp/t.pcap" >"$tmp/text" 2>/dev/null &
+tpid=$!
+sleep 0.5
+python3 -c 'import socket
+try: socket.create_connection(("127.0.0.1", 9), timeout=1)
+except OSError: pass'
+wait "$tpid" || fail "text run with --duration"
 [ "$(grep -c '^\[.*connections ended' "$tmp/text")" -ge 2 ] || fail "no --interval lines"
 grep -q "^input    lo (live" "$tmp/text" || fail "no final report"
+grep -q "look: tcpdump -nn -r $tmp/t.pcap 'host 127.0.0.1 and tcp port [0-9]* and tcp port 9'" "$tmp/text" ||
+        fail "the example's tcpdump command does not read the -w file"
 echo "live capture: stream, metrics, -w file and --interval agree"
