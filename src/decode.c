@@ -1,10 +1,11 @@
 /* decode.c - link, IP and TCP decoding of one untrusted frame into a
  * struct segment.  It never reads past the captured length: every layer is
- * given (p, cap, wire) = (start, readable bytes, bytes on the wire) and
- * checks before it reads.  It does not reassemble IP fragments or TCP
- * streams and does not validate checksums (loopback captures carry partial
- * checksums with checksum offload, so validating them would drop real
- * packets). */
+ * given (p, cap, wire) = (start, readable bytes, bytes on the wire), checks
+ * the length of what it reads, and reads each byte through the readers
+ * below, which check it against cap in the same call.  It does not
+ * reassemble IP fragments or TCP streams and does not validate checksums
+ * (loopback captures carry partial checksums with checksum offload, so
+ * validating them would drop real packets). */
 #include <string.h>
 
 #include <pcap/dlt.h>
@@ -24,15 +25,91 @@ struct frame {                  /* one layer's view of the frame */
         const uint8_t *ip;      /* the innermost IP header so far (hashed with TCP's) */
 };
 
-static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[1] << 8 | p[0]); }
-static uint32_t be32(const uint8_t *p)
+/* Readers of the field at off in f: one byte (rd8), big-endian (rd16,
+ * rd32), little-endian (rd16le, rd32le), in host order for the hash (ld32,
+ * ld64) or n bytes copied (rdbytes).  Each checks the field against f->cap
+ * in the same call and reads what was not captured as 0 (the copy as
+ * zeros), so no byte past the captured length can be read.  The layers
+ * below check a header's length once, with the error they give, before
+ * they read its fields; the readers are always inlined, so at constant
+ * offsets the compiler knows that their checks hold and drops them. */
+static inline __attribute__((always_inline)) int
+have(const struct frame *f, uint32_t off, uint32_t n)
 {
+        return off <= f->cap && f->cap - off >= n;
+}
+
+static inline __attribute__((always_inline)) uint8_t
+rd8(const struct frame *f, uint32_t off)
+{
+        return off < f->cap ? f->p[off] : 0;
+}
+
+static inline __attribute__((always_inline)) uint16_t
+rd16(const struct frame *f, uint32_t off)
+{
+        if (!have(f, off, 2))
+                return 0;
+        return (uint16_t)(f->p[off] << 8 | f->p[off + 1]);
+}
+
+static inline __attribute__((always_inline)) uint16_t
+rd16le(const struct frame *f, uint32_t off)
+{
+        if (!have(f, off, 2))
+                return 0;
+        return (uint16_t)(f->p[off + 1] << 8 | f->p[off]);
+}
+
+static inline __attribute__((always_inline)) uint32_t
+rd32(const struct frame *f, uint32_t off)
+{
+        const uint8_t *p;
+
+        if (!have(f, off, 4))
+                return 0;
+        p = f->p + off;
         return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
-static uint32_t le32(const uint8_t *p)
+
+static inline __attribute__((always_inline)) uint32_t
+rd32le(const struct frame *f, uint32_t off)
 {
+        const uint8_t *p;
+
+        if (!have(f, off, 4))
+                return 0;
+        p = f->p + off;
         return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+static inline __attribute__((always_inline)) uint64_t
+ld32(const struct frame *f, uint32_t off)
+{
+        uint32_t w = 0;
+
+        if (have(f, off, 4))
+                memcpy(&w, f->p + off, 4);
+        return w;
+}
+
+static inline __attribute__((always_inline)) uint64_t
+ld64(const struct frame *f, uint32_t off)
+{
+        uint64_t w = 0;
+
+        if (have(f, off, 8))
+                memcpy(&w, f->p + off, 8);
+        return w;
+}
+
+static inline __attribute__((always_inline)) void
+rdbytes(const struct frame *f, uint32_t off, void *dst, uint32_t n)
+{
+        if (have(f, off, n))
+                memcpy(dst, f->p + off, n);
+        else
+                memset(dst, 0, n);
 }
 
 /* Advance f by n bytes; the caller has checked n <= f->cap. */
@@ -66,20 +143,21 @@ const char *decode_result_name(enum dec_result r)
 
 /* ---- TCP ---- */
 
-/* Walk TCP options (RFC 9293 3.1): every byte checked before it is read. */
-static void dec_tcp_options(const uint8_t *o, uint32_t n, struct segment *seg)
+/* Walk TCP options (RFC 9293 3.1), the cap bytes of o: every byte checked
+ * before it is read. */
+static void dec_tcp_options(const struct frame *o, struct segment *seg)
 {
-        uint32_t i = 0;
+        uint32_t i = 0, n = o->cap;
 
         /* what every segment of a connection with timestamps carries */
-        if (n == 12 && o[0] == 1 && o[1] == 1 && o[2] == 8 && o[3] == 10) {
+        if (n == 12 && rd8(o, 0) == 1 && rd8(o, 1) == 1 && rd8(o, 2) == 8 && rd8(o, 3) == 10) {
                 seg->has_ts = 1;
-                seg->tsval = be32(o + 4);
-                seg->tsecr = be32(o + 8);
+                seg->tsval = rd32(o, 4);
+                seg->tsecr = rd32(o, 8);
                 return;
         }
         while (i < n) {
-                uint8_t kind = o[i], len;
+                uint8_t kind = rd8(o, i), len;
 
                 if (kind == 0)                  /* end of option list */
                         break;
@@ -89,19 +167,19 @@ static void dec_tcp_options(const uint8_t *o, uint32_t n, struct segment *seg)
                 }
                 if (n - i < 2)
                         break;
-                len = o[i + 1];
+                len = rd8(o, i + 1);
                 if (len < 2 || len > n - i)     /* malformed: stop walking */
                         break;
                 if (kind == 2 && len == 4)
-                        seg->mss = be16(o + i + 2);
+                        seg->mss = rd16(o, i + 2);
                 else if (kind == 3 && len == 3)
-                        seg->wscale = o[i + 2];
+                        seg->wscale = rd8(o, i + 2);
                 else if (kind == 4 && len == 2)
                         seg->sack_perm = 1;
                 else if (kind == 8 && len == 10) {
                         seg->has_ts = 1;
-                        seg->tsval = be32(o + i + 2);
-                        seg->tsecr = be32(o + i + 6);
+                        seg->tsval = rd32(o, i + 2);
+                        seg->tsecr = rd32(o, i + 6);
                 }
                 i += len;
         }
@@ -115,58 +193,46 @@ static uint64_t mix(uint64_t h, uint64_t w)
         return h ^ (h >> 32);
 }
 
-static uint64_t load64(const uint8_t *p)
-{
-        uint64_t w;
-        memcpy(&w, p, 8);
-        return w;
-}
-
-static uint64_t load32(const uint8_t *p)
-{
-        uint32_t w;
-        memcpy(&w, p, 4);
-        return w;
-}
-
-/* Mix in n bytes at p, eight at a time. */
-static uint64_t mix_bytes(uint64_t h, const uint8_t *p, uint32_t n)
+/* Mix in the bytes of f, eight at a time. */
+static uint64_t mix_bytes(uint64_t h, struct frame f)
 {
         uint64_t w = 0;
 
-        for (; n >= 8; p += 8, n -= 8)
-                h = mix(h, load64(p));
-        memcpy(&w, p, n);
-        return mix(h, w ^ (uint64_t)n << 56);
+        for (; f.cap >= 8; skip(&f, 8))
+                h = mix(h, ld64(&f, 0));
+        rdbytes(&f, 0, &w, f.cap);
+        return mix(h, w ^ (uint64_t)f.cap << 56);
 }
 
 /* A hash of what identifies one transmitted packet: the IP header(s) but
  * the addresses (the connection has them) and the TCP header with its
  * options, as captured.  Two capture copies of a packet hash equal; a
- * retransmission differs in IP ID, TCP timestamp or time.  ip..tcp is
- * readable (the IP layers checked it), and so are tcp's 20 + optlen. */
-static uint64_t seg_hash(const uint8_t *ip, const uint8_t *tcp, uint32_t optlen,
+ * retransmission differs in IP ID, TCP timestamp or time.  ip holds the
+ * IP header(s), tcp the fixed TCP header, opt the options as captured. */
+static uint64_t seg_hash(struct frame ip, struct frame tcp, struct frame opt,
                          const struct segment *seg)
 {
         /* the words multiplied by odd constants and added (independent
          * multiplications), then mixed once */
-        uint64_t h = load64(ip) * 0x9e3779b97f4a7c15ULL;       /* v4: up to the
+        uint64_t h = ld64(&ip, 0) * 0x9e3779b97f4a7c15ULL;     /* v4: up to the
                                            fragment field, v6: flow, length, hop limit */
         uint32_t fixed = 40;
 
-        if ((ip[0] >> 4) == 4) {
-                h += load32(ip + 8) * 0xc2b2ae3d27d4eb4fULL;    /* TTL, protocol, checksum */
+        if ((rd8(&ip, 0) >> 4) == 4) {
+                h += ld32(&ip, 8) * 0xc2b2ae3d27d4eb4fULL;      /* TTL, protocol, checksum */
                 fixed = 20;
         }
-        if ((uint32_t)(tcp - ip) > fixed)       /* IPv4 options, IPv6 extension headers */
-                h = mix_bytes(h, ip + fixed, (uint32_t)(tcp - ip) - fixed);
-        h += load64(tcp) * 0x165667b19e3779f9ULL;               /* ports, seq */
-        h += load64(tcp + 8) * 0xff51afd7ed558ccdULL;           /* ack, offset, flags, window */
-        h += (load32(tcp + 16) | (uint64_t)optlen << 32) * 0xc4ceb9fe1a85ec53ULL;
-        if (optlen == 12 && seg->has_ts && tcp[20] == 1 && tcp[21] == 1)
+        if (ip.cap > fixed) {                   /* IPv4 options, IPv6 extension headers */
+                skip(&ip, fixed);
+                h = mix_bytes(h, ip);
+        }
+        h += ld64(&tcp, 0) * 0x165667b19e3779f9ULL;             /* ports, seq */
+        h += ld64(&tcp, 8) * 0xff51afd7ed558ccdULL;             /* ack, offset, flags, window */
+        h += (ld32(&tcp, 16) | (uint64_t)opt.cap << 32) * 0xc4ceb9fe1a85ec53ULL;
+        if (opt.cap == 12 && seg->has_ts && rd8(&opt, 0) == 1 && rd8(&opt, 1) == 1)
                 h += ((uint64_t)seg->tsval << 32 | seg->tsecr) * 0x27d4eb2f165667c5ULL;
-        else if (optlen)
-                h = mix_bytes(h, tcp + 20, optlen);
+        else if (opt.cap)
+                h = mix_bytes(h, opt);
         h = (h ^ (h >> 33)) * 0xff51afd7ed558ccdULL;
         return h ^ (h >> 29);
 }
@@ -175,21 +241,22 @@ static uint64_t seg_hash(const uint8_t *ip, const uint8_t *tcp, uint32_t optlen,
  * IP layer claims (already bounded by the frame's wire length). */
 static enum dec_result dec_tcp(struct frame f, uint32_t iplen, struct segment *seg)
 {
-        uint32_t hlen, optcap;
+        struct frame ip, opt;
+        uint32_t hlen;
 
         if (iplen < 20)                 /* the datagram has no room for a TCP header, */
                 return DEC_ERR_TCP_BAD; /* however much of it (or padding) was captured */
         if (f.cap < 20)
                 return DEC_ERR_TCP_TRUNC;
-        hlen = (uint32_t)(f.p[12] >> 4) * 4;
+        hlen = (uint32_t)(rd8(&f, 12) >> 4) * 4;
         if (hlen < 20 || hlen > iplen)
                 return DEC_ERR_TCP_BAD;
-        seg->src.port = be16(f.p);
-        seg->dst.port = be16(f.p + 2);
-        seg->seq = be32(f.p + 4);
-        seg->ack = be32(f.p + 8);
-        seg->flags = f.p[13];
-        seg->win = be16(f.p + 14);
+        seg->src.port = rd16(&f, 0);
+        seg->dst.port = rd16(&f, 2);
+        seg->seq = rd32(&f, 4);
+        seg->ack = rd32(&f, 8);
+        seg->flags = rd8(&f, 13);
+        seg->win = rd16(&f, 14);
         seg->payload = iplen - hlen;
         seg->mss = 0;
         seg->wscale = 0xff;
@@ -197,10 +264,14 @@ static enum dec_result dec_tcp(struct frame f, uint32_t iplen, struct segment *s
         seg->has_ts = 0;
         seg->tsval = seg->tsecr = 0;
         /* options cut by the snap length are parsed as far as captured:
-         * the fixed header is what the analysis needs */
-        optcap = (f.cap < hlen ? f.cap : hlen) - 20;
-        dec_tcp_options(f.p + 20, optcap, seg);
-        seg->hash = (uint32_t)seg_hash(f.ip, f.p, optcap, seg);
+         * the fixed header is what the analysis needs (opt and ip are
+         * frames for the readers only: no wire length) */
+        opt = (struct frame){ f.p + 20, (f.cap < hlen ? f.cap : hlen) - 20, 0, 0, NULL };
+        dec_tcp_options(&opt, seg);
+        /* the IP header(s) before f: the IP layers skipped over them, so
+         * they were captured */
+        ip = (struct frame){ f.ip, (uint32_t)(f.p - f.ip), 0, 0, NULL };
+        seg->hash = (uint32_t)seg_hash(ip, f, opt, seg);
         seg->tuple_hash = 0;
         return DEC_TCP;
 }
@@ -213,36 +284,36 @@ static enum dec_result dec_udp(struct frame f, uint32_t iplen, struct segment *s
 
         if (f.cap < 8 || iplen < 8)
                 return DEC_NOT_TCP;
-        sport = be16(f.p);
-        dport = be16(f.p + 2);
+        sport = rd16(&f, 0);
+        dport = rd16(&f, 2);
         if (++f.depth > RS_MAX_ENCAP_DEPTH)
                 return DEC_ERR_ENCAP_DEPTH;
         if (f.wire > iplen)
                 f.wire = iplen;
         skip(&f, 8);
         if (dport == 4789 || dport == 8472) {   /* VXLAN (IANA, Linux default) */
-                if (f.cap < 8 || !(f.p[0] & 0x08))
+                if (f.cap < 8 || !(rd8(&f, 0) & 0x08))
                         return DEC_NOT_TCP;
                 skip(&f, 8);
                 return dec_ether(f, seg);
         }
         if (sport == 2152 || dport == 2152) {   /* GTP-U (3GPP TS 29.281) */
                 uint32_t hl = 8;
-                if (f.cap < 8 || (f.p[0] >> 5) != 1 || f.p[1] != 0xff)
+                if (f.cap < 8 || (rd8(&f, 0) >> 5) != 1 || rd8(&f, 1) != 0xff)
                         return DEC_NOT_TCP;
-                if (f.p[0] & 0x07) {            /* E, S or PN: 4 more bytes */
+                if (rd8(&f, 0) & 0x07) {        /* E, S or PN: 4 more bytes */
                         hl = 12;
                         if (f.cap < hl)
                                 return DEC_ERR_LINK_TRUNC;
                         /* extension headers: length in 4-byte units */
-                        for (uint8_t next = (f.p[0] & 0x04) ? f.p[11] : 0; next;) {
+                        for (uint8_t next = (rd8(&f, 0) & 0x04) ? rd8(&f, 11) : 0; next;) {
                                 uint32_t el;
                                 if (f.cap < hl + 1)
                                         return DEC_ERR_LINK_TRUNC;
-                                el = (uint32_t)f.p[hl] * 4;
+                                el = (uint32_t)rd8(&f, hl) * 4;
                                 if (el == 0 || f.cap < hl + el)
                                         return DEC_ERR_LINK_TRUNC;
-                                next = f.p[hl + el - 1];
+                                next = rd8(&f, hl + el - 1);
                                 hl += el;
                         }
                 }
@@ -250,13 +321,13 @@ static enum dec_result dec_udp(struct frame f, uint32_t iplen, struct segment *s
                 return dec_ip(f, seg);
         }
         if (sport == 3544 || dport == 3544) {   /* Teredo (RFC 4380) */
-                for (int i = 0; i < 2 && f.cap >= 2 && f.p[0] == 0; i++) {
+                for (int i = 0; i < 2 && f.cap >= 2 && rd8(&f, 0) == 0; i++) {
                         uint32_t n;
-                        if (f.p[1] == 1) {      /* authentication indicator */
+                        if (rd8(&f, 1) == 1) {  /* authentication indicator */
                                 if (f.cap < 4)
                                         return DEC_NOT_TCP;
-                                n = 4u + f.p[2] + f.p[3] + 9;
-                        } else if (f.p[1] == 0) /* origin indication */
+                                n = 4u + rd8(&f, 2) + rd8(&f, 3) + 9;
+                        } else if (rd8(&f, 1) == 0) /* origin indication */
                                 n = 8;
                         else
                                 break;
@@ -264,13 +335,13 @@ static enum dec_result dec_udp(struct frame f, uint32_t iplen, struct segment *s
                                 return DEC_NOT_TCP;
                         skip(&f, n);
                 }
-                if (f.cap < 1 || (f.p[0] >> 4) != 6)
+                if (f.cap < 1 || (rd8(&f, 0) >> 4) != 6)
                         return DEC_NOT_TCP;
                 return dec_ip(f, seg);
         }
         /* Teredo relays use any port: accept a UDP payload that is exactly
          * one IPv6 packet (version 6, payload length matching) */
-        if (f.cap >= 40 && (f.p[0] >> 4) == 6 && iplen - 8 == 40u + be16(f.p + 4))
+        if (f.cap >= 40 && (rd8(&f, 0) >> 4) == 6 && iplen - 8 == 40u + rd16(&f, 4))
                 return dec_ip(f, seg);
         return DEC_NOT_TCP;
 }
@@ -284,17 +355,17 @@ static enum dec_result dec_gre(struct frame f, uint32_t iplen, struct segment *s
 
         if (f.cap < 4)
                 return DEC_NOT_TCP;
-        fl = be16(f.p);
-        proto = be16(f.p + 2);
+        fl = rd16(&f, 0);
+        proto = rd16(&f, 2);
         if ((fl & 0x0007) == 1) {               /* enhanced GRE (PPTP) */
                 hl = 8 + ((fl & 0x1000) ? 4 : 0) + ((fl & 0x0080) ? 4 : 0);
                 if (proto != 0x880b || f.cap < hl + 4)
                         return DEC_NOT_TCP;
                 skip(&f, hl);                   /* PPP: address, control, protocol */
-                if (f.p[0] == 0xff && f.p[1] == 0x03)
+                if (rd8(&f, 0) == 0xff && rd8(&f, 1) == 0x03)
                         skip(&f, 2);
-                proto = f.p[0] & 1 ? f.p[0] : be16(f.p);
-                skip(&f, f.p[0] & 1 ? 1 : 2);
+                proto = rd8(&f, 0) & 1 ? rd8(&f, 0) : rd16(&f, 0);
+                skip(&f, rd8(&f, 0) & 1 ? 1 : 2);
                 proto = proto == 0x21 ? 0x0800 : proto == 0x57 ? 0x86dd : 0;
                 hl = 0;
         } else {
@@ -346,24 +417,24 @@ static enum dec_result dec_proto(struct frame f, uint8_t proto, uint32_t iplen,
         }
 }
 
-/* The IP layer's part of seg, from the IPv4 header at p. */
-static void seg_ipv4(struct segment *seg, const uint8_t *p, uint32_t tot, int fragment)
+/* The IP layer's part of seg, from the IPv4 header at f. */
+static void seg_ipv4(struct segment *seg, const struct frame *f, uint32_t tot, int fragment)
 {
         seg->family = 4;
         memset(seg->src.addr, 0, 16);
         memset(seg->dst.addr, 0, 16);
-        memcpy(seg->src.addr, p + 12, 4);
-        memcpy(seg->dst.addr, p + 16, 4);
+        rdbytes(f, 12, seg->src.addr, 4);
+        rdbytes(f, 16, seg->dst.addr, 4);
         seg->ip_len = tot;
         seg->fragment = (uint8_t)fragment;
 }
 
-/* The same from the IPv6 header at p, payload length plen. */
-static void seg_ipv6(struct segment *seg, const uint8_t *p, uint32_t plen)
+/* The same from the IPv6 header at f, payload length plen. */
+static void seg_ipv6(struct segment *seg, const struct frame *f, uint32_t plen)
 {
         seg->family = 6;
-        memcpy(seg->src.addr, p + 8, 16);
-        memcpy(seg->dst.addr, p + 24, 16);
+        rdbytes(f, 8, seg->src.addr, 16);
+        rdbytes(f, 24, seg->dst.addr, 16);
         seg->ip_len = plen + 40;
         seg->fragment = 0;
 }
@@ -375,12 +446,12 @@ static enum dec_result dec_ipv4(struct frame f, struct segment *seg)
 
         if (f.cap < 20)
                 return DEC_ERR_IP_TRUNC;
-        hlen = (uint32_t)(f.p[0] & 0x0f) * 4;
+        hlen = (uint32_t)(rd8(&f, 0) & 0x0f) * 4;
         if (hlen < 20)
                 return DEC_ERR_IP_BAD;
         if (f.cap < hlen)
                 return DEC_ERR_IP_TRUNC;
-        tot = be16(f.p + 2);
+        tot = rd16(&f, 2);
         if (tot == 0)                           /* TSO / BIG TCP: length from the frame */
                 tot = f.wire;
         if (tot < hlen)
@@ -392,13 +463,13 @@ static enum dec_result dec_ipv4(struct frame f, struct segment *seg)
                 if (tot < hlen)
                         return DEC_ERR_IP_BAD;
         }
-        frag = be16(f.p + 6);
+        frag = rd16(&f, 6);
         if (frag & 0x1fff)                      /* non-first fragment: no TCP header */
                 return DEC_FRAGMENT;
-        seg_ipv4(seg, f.p, tot, (frag & 0x2000) != 0);
+        seg_ipv4(seg, &f, tot, (frag & 0x2000) != 0);
         f.ip = f.p;
         {
-                uint8_t proto = f.p[9];
+                uint8_t proto = rd8(&f, 9);
                 skip(&f, hlen);
                 return dec_proto(f, proto, tot - hlen, seg);
         }
@@ -415,12 +486,12 @@ static enum dec_result dec_ipv6(struct frame f, struct segment *seg)
                 return DEC_ERR_IP_TRUNC;
         if (f.wire < 40)                        /* the outer datagram ends inside this header */
                 return DEC_ERR_IP_BAD;
-        plen = be16(f.p + 4);
-        next = f.p[6];
+        plen = rd16(&f, 4);
+        next = rd8(&f, 6);
         jumbo_ok = plen == 0;                   /* jumbogram / BIG TCP: length from frame */
         if (jumbo_ok || plen > f.wire - 40)
                 plen = f.wire - 40;
-        seg_ipv6(seg, f.p, plen);
+        seg_ipv6(seg, &f, plen);
         skip(&f, 40);
         left = plen;
         /* extension headers (RFC 8200 4): each one advances, so the walk
@@ -434,19 +505,19 @@ static enum dec_result dec_ipv6(struct frame f, struct segment *seg)
                 case 0: case 43: case 60: case 135: case 139: case 140:
                         if (f.cap < 8 || left < 8)
                                 return f.cap < 8 ? DEC_ERR_IP_TRUNC : DEC_ERR_IP_BAD;
-                        el = ((uint32_t)f.p[1] + 1) * 8;
+                        el = ((uint32_t)rd8(&f, 1) + 1) * 8;
                         break;
                 case 51:                        /* AH: length in 4-byte units, minus 2 */
                         if (f.cap < 8 || left < 8)
                                 return f.cap < 8 ? DEC_ERR_IP_TRUNC : DEC_ERR_IP_BAD;
-                        el = ((uint32_t)f.p[1] + 2) * 4;
+                        el = ((uint32_t)rd8(&f, 1) + 2) * 4;
                         break;
                 case 44:                        /* fragment header */
                         if (f.cap < 8 || left < 8)
                                 return f.cap < 8 ? DEC_ERR_IP_TRUNC : DEC_ERR_IP_BAD;
-                        if (be16(f.p + 2) & 0xfff8)
+                        if (rd16(&f, 2) & 0xfff8)
                                 return DEC_FRAGMENT;
-                        seg->fragment = (f.p[3] & 1) != 0;
+                        seg->fragment = (rd8(&f, 3) & 1) != 0;
                         el = 8;
                         break;
                 default:
@@ -457,7 +528,7 @@ static enum dec_result dec_ipv6(struct frame f, struct segment *seg)
                         return DEC_ERR_IP_TRUNC;
                 if (el > left)
                         return DEC_ERR_IP_BAD;
-                next = f.p[0];
+                next = rd8(&f, 0);
                 skip(&f, el);
                 left -= el;
         }
@@ -468,31 +539,35 @@ static enum dec_result dec_ipv6(struct frame f, struct segment *seg)
  * frame) or IPv6 (no extension header, payload length set and within the
  * frame) carrying TCP.  The result is what dec_ipv4/dec_ipv6 and
  * dec_proto would give; DEC_NRESULTS when the datagram is anything else
- * (they then take it, with all their checks). */
-static enum dec_result dec_ip_tcp(const struct frame *f, struct segment *seg)
+ * (they then take it, with all their checks).  Inline: the fast path of
+ * decode_frame. */
+static inline enum dec_result dec_ip_tcp(const struct frame *at, struct segment *seg)
 {
-        const uint8_t *p = f->p;
+        /* a copy: after a byte store to seg the compiler would reload *at
+         * (the store might alias it) and redo the readers' checks */
+        const struct frame f = *at;
+        const uint8_t *p = f.p;
         uint32_t hlen, tot;
 
-        if (f->cap >= 20 && (p[0] >> 4) == 4) {
-                hlen = (uint32_t)(p[0] & 0x0f) * 4;
-                tot = be16(p + 2);
-                if (hlen < 20 || f->cap < hlen || tot < hlen || tot > f->wire || p[9] != 6 ||
-                    (be16(p + 6) & 0x3fff))
+        if (f.cap >= 20 && (rd8(&f, 0) >> 4) == 4) {
+                hlen = (uint32_t)(rd8(&f, 0) & 0x0f) * 4;
+                tot = rd16(&f, 2);
+                if (hlen < 20 || f.cap < hlen || tot < hlen || tot > f.wire || rd8(&f, 9) != 6 ||
+                    (rd16(&f, 6) & 0x3fff))
                         return DEC_NRESULTS;
-                seg_ipv4(seg, p, tot, 0);
+                seg_ipv4(seg, &f, tot, 0);
                 {
-                        struct frame t = { p + hlen, f->cap - hlen, f->wire - hlen, f->depth, p };
+                        struct frame t = { p + hlen, f.cap - hlen, f.wire - hlen, f.depth, p };
                         return dec_tcp(t, tot - hlen, seg);
                 }
         }
-        if (f->cap >= 40 && f->wire >= 40 && (p[0] >> 4) == 6 && p[6] == 6) {
-                tot = be16(p + 4);
-                if (tot == 0 || tot > f->wire - 40)
+        if (f.cap >= 40 && f.wire >= 40 && (rd8(&f, 0) >> 4) == 6 && rd8(&f, 6) == 6) {
+                tot = rd16(&f, 4);
+                if (tot == 0 || tot > f.wire - 40)
                         return DEC_NRESULTS;
-                seg_ipv6(seg, p, tot);
+                seg_ipv6(seg, &f, tot);
                 {
-                        struct frame t = { p + 40, f->cap - 40, f->wire - 40, f->depth, p };
+                        struct frame t = { p + 40, f.cap - 40, f.wire - 40, f.depth, p };
                         return dec_tcp(t, tot, seg);
                 }
         }
@@ -505,7 +580,7 @@ static enum dec_result dec_ip_any(struct frame f, struct segment *seg)
 {
         if (f.cap < 1)
                 return DEC_ERR_IP_TRUNC;
-        switch (f.p[0] >> 4) {
+        switch (rd8(&f, 0) >> 4) {
         case 4:
                 return dec_ipv4(f, seg);
         case 6:
@@ -544,13 +619,13 @@ static enum dec_result dec_ppp_proto(struct frame f, struct segment *seg)
 
         if (f.cap < 1)
                 return DEC_ERR_LINK_TRUNC;
-        if (f.p[0] & 1) {
-                proto = f.p[0];
+        if (rd8(&f, 0) & 1) {
+                proto = rd8(&f, 0);
                 skip(&f, 1);
         } else {
                 if (f.cap < 2)
                         return DEC_ERR_LINK_TRUNC;
-                proto = be16(f.p);
+                proto = rd16(&f, 0);
                 skip(&f, 2);
         }
         if (proto == 0x0021 || proto == 0x0057)
@@ -572,20 +647,20 @@ static enum dec_result dec_ethertype(uint16_t type, struct frame f, struct segme
                 case 0x8100: case 0x88a8: case 0x9100: case 0x9200:  /* 802.1Q / QinQ */
                         if (f.cap < 4)
                                 return DEC_ERR_LINK_TRUNC;
-                        type = be16(f.p + 2);
+                        type = rd16(&f, 2);
                         skip(&f, 4);
                         break;
                 case 0x8926:                    /* VN-Tag */
                         if (f.cap < 6)
                                 return DEC_ERR_LINK_TRUNC;
-                        type = be16(f.p + 4);
+                        type = rd16(&f, 4);
                         skip(&f, 6);
                         break;
                 case 0x8847: case 0x8848:       /* MPLS: labels to bottom of stack */
                         for (;;) {
                                 if (f.cap < 4)
                                         return DEC_ERR_LINK_TRUNC;
-                                int bos = f.p[2] & 1;
+                                int bos = rd8(&f, 2) & 1;
                                 skip(&f, 4);
                                 if (bos)
                                         break;
@@ -594,7 +669,7 @@ static enum dec_result dec_ethertype(uint16_t type, struct frame f, struct segme
                         }
                         if (f.cap < 1)
                                 return DEC_ERR_LINK_TRUNC;
-                        if (f.p[0] >> 4 == 4 || f.p[0] >> 4 == 6)
+                        if (rd8(&f, 0) >> 4 == 4 || rd8(&f, 0) >> 4 == 6)
                                 return dec_ip(f, seg);
                         return DEC_NOT_TCP;     /* pseudowire: not guessed */
                 case 0x8864:                    /* PPPoE session (RFC 2516) */
@@ -620,14 +695,14 @@ static enum dec_result dec_llc(struct frame f, struct segment *seg)
 {
         if (f.cap < 3)
                 return DEC_ERR_LINK_TRUNC;
-        if (f.p[0] == 0xaa && f.p[1] == 0xaa && f.p[2] == 0x03) {
+        if (rd8(&f, 0) == 0xaa && rd8(&f, 1) == 0xaa && rd8(&f, 2) == 0x03) {
                 if (f.cap < 8)
                         return DEC_ERR_LINK_TRUNC;
-                uint16_t type = be16(f.p + 6);
+                uint16_t type = rd16(&f, 6);
                 skip(&f, 8);
                 return dec_ethertype(type, f, seg);
         }
-        if (f.p[0] == 0x06 && f.p[1] == 0x06) { /* LLC IP SAP */
+        if (rd8(&f, 0) == 0x06 && rd8(&f, 1) == 0x06) { /* LLC IP SAP */
                 skip(&f, 3);
                 return dec_ip(f, seg);
         }
@@ -640,14 +715,14 @@ static enum dec_result dec_ether(struct frame f, struct segment *seg)
 
         if (f.cap < 14)
                 return DEC_ERR_LINK_TRUNC;
-        type = be16(f.p + 12);
+        type = rd16(&f, 12);
         if (type == 0x8903) {                   /* Cisco FabricPath: 16-byte outer header */
                 if (f.cap < 16 + 14)
                         return DEC_ERR_LINK_TRUNC;
                 if (++f.depth > RS_MAX_ENCAP_DEPTH)
                         return DEC_ERR_ENCAP_DEPTH;
                 skip(&f, 16);
-                type = be16(f.p + 12);
+                type = rd16(&f, 12);
         }
         skip(&f, 14);
         if (type <= 1500)                       /* 802.3 length: LLC follows */
@@ -661,7 +736,7 @@ static enum dec_result dec_sll(struct frame f, struct segment *seg)
 
         if (f.cap < 16)
                 return DEC_ERR_LINK_TRUNC;
-        proto = be16(f.p + 14);
+        proto = rd16(&f, 14);
         skip(&f, 16);
         if (proto == 0x0004)                    /* ETH_P_802_2: LLC frame */
                 return dec_llc(f, seg);
@@ -674,7 +749,7 @@ static enum dec_result dec_sll2(struct frame f, struct segment *seg)
 
         if (f.cap < 20)
                 return DEC_ERR_LINK_TRUNC;
-        proto = be16(f.p);
+        proto = rd16(&f, 0);
         skip(&f, 20);
         if (proto == 0x0004)
                 return dec_llc(f, seg);
@@ -703,9 +778,9 @@ static enum dec_result dec_null(struct frame f, struct segment *seg)
 
         if (f.cap < 4)
                 return DEC_ERR_LINK_TRUNC;
-        af = le32(f.p);
+        af = rd32le(&f, 0);
         if (af > 0xffff)                        /* written big-endian */
-                af = be32(f.p);
+                af = rd32(&f, 0);
         return dec_af(af, f, seg);
 }
 
@@ -713,7 +788,7 @@ static enum dec_result dec_loop(struct frame f, struct segment *seg)
 {
         if (f.cap < 4)
                 return DEC_ERR_LINK_TRUNC;
-        return dec_af(be32(f.p), f, seg);
+        return dec_af(rd32(&f, 0), f, seg);
 }
 
 static enum dec_result dec_raw(struct frame f, struct segment *seg)
@@ -731,7 +806,7 @@ static enum dec_result dec_fddi(struct frame f, struct segment *seg)
 
 static enum dec_result dec_ppp(struct frame f, struct segment *seg)
 {
-        if (f.cap >= 2 && f.p[0] == 0xff && f.p[1] == 0x03)
+        if (f.cap >= 2 && rd8(&f, 0) == 0xff && rd8(&f, 1) == 0x03)
                 skip(&f, 2);
         return dec_ppp_proto(f, seg);
 }
@@ -742,7 +817,7 @@ static enum dec_result dec_chdlc(struct frame f, struct segment *seg)
 
         if (f.cap < 4)
                 return DEC_ERR_LINK_TRUNC;
-        type = be16(f.p + 2);
+        type = rd16(&f, 2);
         skip(&f, 4);
         return dec_ethertype(type, f, seg);
 }
@@ -755,7 +830,7 @@ static enum dec_result dec_nflog(struct frame f, struct segment *seg)
                 return DEC_ERR_LINK_TRUNC;
         skip(&f, 4);
         while (f.cap >= 4) {
-                uint32_t len = le16(f.p), type = le16(f.p + 2), adv;
+                uint32_t len = rd16le(&f, 0), type = rd16le(&f, 2), adv;
                 if (len < 4)
                         return DEC_ERR_LINK_BAD;
                 if (type == 9) {
@@ -827,7 +902,7 @@ enum dec_result decode_frame(int dlt, const uint8_t *p, uint32_t caplen,
         /* the usual frame, Ethernet II carrying IP, without the lookup and
          * the walk over tags (what dec_ether would do for it) */
         if (dlt == DLT_EN10MB && caplen >= 14 &&
-            (be16(p + 12) == 0x0800 || be16(p + 12) == 0x86dd)) {
+            (rd16(&f, 12) == 0x0800 || rd16(&f, 12) == 0x86dd)) {
                 struct frame g = { p + 14, caplen - 14, f.wire - 14, 0, NULL };
                 return dec_ip_at(&g, seg);
         }

@@ -17,11 +17,15 @@ enum {
         LT_NULL = 0,
         LT_EN10MB = 1,
         LT_FDDI = 10,
+        LT_PPP = 9,
         LT_RAW = 12,
+        LT_PPP_SERIAL = 50,
+        LT_C_HDLC = 104,
         LT_LOOP = 108,
         LT_LINUX_SLL = 113,
         LT_IPV4 = 228,
         LT_IPV6 = 229,
+        LT_NFLOG = 239,
         LT_LINUX_SLL2 = 276,
 };
 
@@ -1119,6 +1123,160 @@ static void fx_fddi(struct frame *f)
         put_bytes(f, snap, 8);
         put_std4(f, 10);
 }
+static void fx_null_big_endian(struct frame *f) { put32(f, 2); put_std4(f, 10); }
+static void fx_loop(struct frame *f) { put32(f, 2); put_std4(f, 10); }
+static void fx_ppp(struct frame *f)
+{
+        put8(f, 0xff);                  /* address, control */
+        put8(f, 0x03);
+        put16(f, 0x0021);
+        put_std4(f, 10);
+}
+static void fx_ppp_compressed(struct frame *f) { put8(f, 0x21); put_std4(f, 10); }
+static void fx_chdlc(struct frame *f)
+{
+        put8(f, 0x0f);                  /* unicast */
+        put8(f, 0);
+        put16(f, 0x86dd);
+        put_std6(f, 10);
+}
+static void fx_nflog(struct frame *f)
+{
+        put8(f, 2);                     /* AF_INET, version 0, resource id 0 */
+        put8(f, 0);
+        put16(f, 0);
+        put8(f, 8);                     /* TLV length 8 (little-endian), type 10: prefix */
+        put8(f, 0);
+        put8(f, 10);
+        put8(f, 0);
+        put_fill(f, 'p', 4);
+        put8(f, 4 + 50);                /* type 9: the packet */
+        put8(f, 0);
+        put8(f, 9);
+        put8(f, 0);
+        put_std4(f, 10);
+}
+static void fx_vntag(struct frame *f)
+{
+        put_eth(f, 0x8926);
+        put32(f, 0x80010002);
+        put16(f, 0x0800);
+        put_std4(f, 10);
+}
+static void fx_pbb(struct frame *f)
+{
+        put_eth(f, 0x88e7);
+        put32(f, 0x00012345);           /* I-TAG */
+        put_eth(f, 0x0800);
+        put_std4(f, 10);
+}
+static void fx_fabricpath(struct frame *f)
+{
+        put_eth(f, 0x8903);
+        put16(f, 0x0001);               /* FTag, TTL */
+        put_eth(f, 0x0800);
+        put_std4(f, 10);
+}
+static void fx_llc_snap(struct frame *f)
+{
+        static const uint8_t snap[8] = { 0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00 };
+        put_eth(f, 8 + 50);             /* 802.3 length */
+        put_bytes(f, snap, 8);
+        put_std4(f, 10);
+}
+static void fx_llc_ip_sap(struct frame *f)
+{
+        put_eth(f, 3 + 50);
+        put8(f, 0x06);
+        put8(f, 0x06);
+        put8(f, 0x03);
+        put_std4(f, 10);
+}
+static void fx_gtpu(struct frame *f)
+{
+        put_eth(f, 0x0800);
+        put_ipv4(f, 5, 20 + 8 + 16 + 50, 1, 0, 17, IP4_TUN_A, IP4_TUN_B);
+        put16(f, 2152);
+        put16(f, 2152);
+        put16(f, 8 + 16 + 50);
+        put16(f, 0);
+        put8(f, 0x34);                  /* version 1, GTP, E: an extension header */
+        put8(f, 0xff);                  /* T-PDU */
+        put16(f, 8 + 50);
+        put32(f, 0x1234);               /* TEID */
+        put16(f, 0);                    /* sequence number, N-PDU number */
+        put8(f, 0);
+        put8(f, 0x85);                  /* next extension header type */
+        put8(f, 1);                     /* its length: 4 bytes, next type 0 */
+        put8(f, 0);
+        put8(f, 0);
+        put8(f, 0);
+        put_std4(f, 10);
+}
+static void fx_teredo(struct frame *f)
+{
+        put_eth(f, 0x0800);
+        put_ipv4(f, 5, 20 + 8 + 8 + 70, 1, 0, 17, IP4_TUN_A, IP4_TUN_B);
+        put16(f, 3544);
+        put16(f, 40001);
+        put16(f, 8 + 8 + 70);
+        put16(f, 0);
+        put16(f, 0x0000);               /* origin indication */
+        put16(f, 0x1234);
+        put32(f, 0x01020304);
+        put_std6(f, 10);
+}
+static void fx_pptp(struct frame *f)
+{
+        put_eth(f, 0x0800);
+        put_ipv4(f, 5, 20 + 12 + 4 + 50, 1, 0, 47, IP4_TUN_A, IP4_TUN_B);
+        put16(f, 0x3001);               /* enhanced GRE: key, sequence number */
+        put16(f, 0x880b);
+        put16(f, 4 + 50);               /* payload length, call id, sequence number */
+        put16(f, 7);
+        put32(f, 1);
+        put8(f, 0xff);                  /* PPP address, control, protocol */
+        put8(f, 0x03);
+        put16(f, 0x0021);
+        put_std4(f, 10);
+}
+static void fx_erspan(struct frame *f)
+{
+        put_eth(f, 0x0800);
+        put_ipv4(f, 5, 20 + 8 + 8 + 64, 1, 0, 47, IP4_TUN_A, IP4_TUN_B);
+        put16(f, 0x1000);               /* GRE with a sequence number */
+        put16(f, 0x88be);
+        put32(f, 1);
+        put32(f, 0x10000001);           /* ERSPAN type II */
+        put32(f, 0);
+        put_eth(f, 0x0800);
+        put_std4(f, 10);
+}
+static void fx_6in4(struct frame *f)
+{
+        put_eth(f, 0x0800);
+        put_ipv4(f, 5, 20 + 70, 1, 0, 41, IP4_TUN_A, IP4_TUN_B);
+        put_std6(f, 10);
+}
+static void fx_ipv4_options(struct frame *f)
+{
+        put_eth(f, 0x0800);
+        put_ipv4(f, 6, 24 + 30, IPID, 0x4000, 6, IP4_C, IP4_S);
+        put32(f, 0x01010100);           /* NOP, NOP, NOP, end of options */
+        put_tcp(f, C_PORT, S_PORT, SEQ, ACK, 5, TH_ACK | TH_PUSH, WIN);
+        put_fill(f, 'x', 10);
+}
+static void fx_ipv6_fragment0(struct frame *f)
+{
+        put_eth(f, 0x86dd);
+        put_ipv6(f, 8 + 30, 44, IP6_C, IP6_S);
+        put8(f, 6);                     /* fragment header: offset 0, more fragments */
+        put8(f, 0);
+        put16(f, 0x0001);
+        put32(f, 0x12345678);
+        put_tcp(f, C_PORT, S_PORT, SEQ, ACK, 5, TH_ACK | TH_PUSH, WIN);
+        put_fill(f, 'x', 10);
+}
 
 static const struct {
         const char *name;
@@ -1136,6 +1294,24 @@ static const struct {
         { "gre", LT_EN10MB, fx_gre },
         { "ipip", LT_EN10MB, fx_ipip },
         { "fddi", LT_FDDI, fx_fddi },
+        { "null_big_endian", LT_NULL, fx_null_big_endian },
+        { "loop", LT_LOOP, fx_loop },
+        { "ppp", LT_PPP, fx_ppp },
+        { "ppp_compressed", LT_PPP_SERIAL, fx_ppp_compressed },
+        { "chdlc", LT_C_HDLC, fx_chdlc },
+        { "nflog", LT_NFLOG, fx_nflog },
+        { "vntag", LT_EN10MB, fx_vntag },
+        { "pbb", LT_EN10MB, fx_pbb },
+        { "fabricpath", LT_EN10MB, fx_fabricpath },
+        { "llc_snap", LT_EN10MB, fx_llc_snap },
+        { "llc_ip_sap", LT_EN10MB, fx_llc_ip_sap },
+        { "gtpu", LT_EN10MB, fx_gtpu },
+        { "teredo", LT_EN10MB, fx_teredo },
+        { "pptp", LT_EN10MB, fx_pptp },
+        { "erspan", LT_EN10MB, fx_erspan },
+        { "6in4", LT_EN10MB, fx_6in4 },
+        { "ipv4_options", LT_EN10MB, fx_ipv4_options },
+        { "ipv6_fragment0", LT_EN10MB, fx_ipv6_fragment0 },
 };
 
 START_TEST(truncation_every_encapsulation)
@@ -1156,6 +1332,72 @@ START_TEST(truncation_every_encapsulation)
                         ck_assert_uint_eq(seg.seq, SEQ);
                         ck_assert_uint_eq(seg.payload, 10);
                 }
+        }
+}
+END_TEST
+
+/* A SYN with the usual options after IPv4 options (first pass) or IPv6
+ * extension headers of 16 and 8 bytes (second), cut at every length: an
+ * error kind until the fixed TCP header is whole, then the segment, with
+ * each option only once all its bytes were captured (never a value read
+ * from part of one). */
+START_TEST(truncation_syn_options_every_offset)
+{
+        const uint32_t ip_off = 14;
+        uint32_t tcp_off, full;
+
+        if (_i == 0) {
+                put_eth(&fr, 0x0800);
+                put_ipv4(&fr, 6, 24 + 40, IPID, 0x4000, 6, IP4_C, IP4_S);
+                put32(&fr, 0x01010100);         /* NOP, NOP, NOP, end of options */
+        } else {
+                put_eth(&fr, 0x86dd);
+                put_ipv6(&fr, 16 + 8 + 40, 0, IP6_C, IP6_S);
+                put8(&fr, 44);                  /* hop-by-hop, 16 bytes: PadN */
+                put8(&fr, 1);
+                put8(&fr, 1);
+                put8(&fr, 12);
+                put_fill(&fr, 0, 12);
+                put8(&fr, 6);                   /* fragment header: offset 0, more fragments */
+                put8(&fr, 0);
+                put16(&fr, 0x0001);
+                put32(&fr, 0x12345678);
+        }
+        tcp_off = fr.n;
+        put_tcp(&fr, C_PORT, S_PORT, SEQ, 0, 10, TH_SYN, 64240);
+        put_linux_syn_options(&fr);
+        full = fr.n;
+        for (uint32_t cap = 0; cap <= full; cap++) {
+                enum dec_result want = cap < ip_off ? DEC_ERR_LINK_TRUNC :
+                                       cap < tcp_off ? DEC_ERR_IP_TRUNC :
+                                       cap < tcp_off + 20 ? DEC_ERR_TCP_TRUNC : DEC_TCP;
+                enum dec_result r = decode(LT_EN10MB, &fr, cap, full, &seg);
+                uint32_t opt;
+
+                ck_assert_msg(r == want, "pass %d caplen %u: got %s, want %s", _i, cap,
+                              decode_result_name(r), decode_result_name(want));
+                if (r != DEC_TCP)
+                        continue;
+                opt = cap - tcp_off - 20;       /* option bytes captured */
+                if (_i == 0)
+                        check_addrs4(&seg, IP4_C, IP4_S);
+                else
+                        check_addrs6(&seg);
+                ck_assert_uint_eq(seg.ip_len, _i == 0 ? 64 : 104);
+                ck_assert_uint_eq(seg.fragment, _i);
+                ck_assert_uint_eq(seg.src.port, C_PORT);
+                ck_assert_uint_eq(seg.dst.port, S_PORT);
+                ck_assert_uint_eq(seg.seq, SEQ);
+                ck_assert_uint_eq(seg.ack, 0);
+                ck_assert_uint_eq(seg.flags, TH_SYN);
+                ck_assert_uint_eq(seg.win, 64240);
+                ck_assert_uint_eq(seg.payload, 0);
+                ck_assert_uint_eq(seg.mss, opt >= 4 ? 1460 : 0);
+                ck_assert_uint_eq(seg.sack_perm, opt >= 6);
+                ck_assert_uint_eq(seg.has_ts, opt >= 16);
+                ck_assert_uint_eq(seg.tsval, opt >= 16 ? 123456 : 0);
+                ck_assert_uint_eq(seg.tsecr, 0);
+                ck_assert_uint_eq(seg.wscale, opt >= 20 ? 7 : 0xff);
         }
 }
 END_TEST
@@ -1293,6 +1535,7 @@ static Suite *decode_suite(void)
         tcase_add_test(tc, truncation_at_every_offset_ipv6);
         tcase_add_loop_test(tc, truncation_every_encapsulation, 0,
                             (int)(sizeof encaps / sizeof encaps[0]));
+        tcase_add_loop_test(tc, truncation_syn_options_every_offset, 0, 2);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("duplicate_hash");
