@@ -61,12 +61,38 @@
 #ifndef RS_EVICT_PERCENT
 #  define RS_EVICT_PERCENT      1     /* share of the table expired at once at the cap, % */
 #endif
+#ifndef RS_SWEEP_NS
+#  define RS_SWEEP_NS           1000000000 /* connections idle past their timeout are
+                                              looked for at most this often (packet
+                                              time; live, also the wall clock), ns;
+                                              no flag */
+#endif
 #ifndef RS_DUP_WINDOW_NS
 #  define RS_DUP_WINDOW_NS      1000000 /* an identical IP packet on the same connection
                                            within this time is a capture duplicate, ns */
 #endif
+#ifndef RS_SEQ_TOO_FAR
+#  define RS_SEQ_TOO_FAR        1048576 /* a SYN or RST whose seq jumps further than
+                                           this from the side's highest seq does not
+                                           move it, nor does an ack of 0 jumping
+                                           further ahead, bytes; no flag */
+#endif
+#ifndef RS_RST_ACK_TRUST
+#  define RS_RST_ACK_TRUST      (1 << 30) /* a RST's ack is taken as the peer's bytes
+                                             received when less than this ahead of
+                                             the peer's acked seq, bytes; no flag */
+#endif
 #ifndef RS_MAX_SYN_TIMES
 #  define RS_MAX_SYN_TIMES      8     /* client SYN times kept per connection */
+#endif
+#ifndef RS_SYN_SLACK_S
+#  define RS_SYN_SLACK_S        0.25  /* connect timeouts: a SYN retransmission matches a
+                                         schedule point p within this slack plus
+                                         RS_SYN_SLACK_SHARE * p, s; no flag */
+#endif
+#ifndef RS_SYN_SLACK_SHARE
+#  define RS_SYN_SLACK_SHARE    0.1   /* the part of that slack proportional to the
+                                         point's offset, share of p; no flag */
 #endif
 #ifndef RS_HISTORY_MAX
 #  define RS_HISTORY_MAX        24    /* history letters kept; more are cut, marked '+' */
@@ -79,6 +105,15 @@
                                                are sorted into a temporary file, bytes
                                                (bench: 4 MiB made 4x the runs and a 2.7x
                                                slower flags-10M, 32 MiB 18 MiB more RSS) */
+#endif
+#ifndef RS_SPOOL_FANIN
+#  define RS_SPOOL_FANIN        256   /* output: temporary-file runs merged at once (more
+                                         are merged in passes first), runs; no flag */
+#endif
+#ifndef RS_SPOOL_MERGE_MEM
+#  define RS_SPOOL_MERGE_MEM    (2 << 20) /* output: read buffers of one merge, shared by
+                                             its runs (each 8 KiB to 256 KiB), bytes;
+                                             no flag */
 #endif
 #ifndef RS_WRITE_BUFFER
 #  define RS_WRITE_BUFFER       (1 << 20) /* stdio buffer of the report (offline), bytes */

@@ -19,10 +19,11 @@ static const char *const kind_names[DET_NKINDS] = {
         [DET_REQUEST_RESET] = "request_reset",
         [DET_IDLE_CLOSE] = "idle_close",
 };
+TABLE_COVERS(kind_names, DET_NKINDS);
 
 const char *detect_kind_name(enum finding_kind k)
 {
-        return (unsigned)k < DET_NKINDS ? kind_names[k] : "unknown";
+        return (unsigned)k < DET_NKINDS && kind_names[k] ? kind_names[k] : "unknown";
 }
 
 const char *detect_schedule_name(enum syn_schedule s)
@@ -54,7 +55,7 @@ static int sched_match(const double *off, int n, const double *p, int np)
         if (n - 1 >= np)
                 return 0;
         for (int i = 1; i < n; i++)
-                if (fabs(off[i] - p[i - 1]) > 0.25 + 0.1 * p[i - 1])
+                if (fabs(off[i] - p[i - 1]) > RS_SYN_SLACK_S + RS_SYN_SLACK_SHARE * p[i - 1])
                         return 0;
         return 1;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "spool.h"
 
 #define SPOOL_WRITE_BUFFER (1 << 20)   /* stdio buffer of the run file */
@@ -160,9 +161,9 @@ size_t spool_runs(const struct spool *sp)
 
 /* ---- merging ---- */
 
-#define SPOOL_FANIN 256                 /* runs merged at once */
-#define MERGE_MEM (2 << 20)             /* read buffers of one merge, shared by its runs */
-#define RUNBUF_MIN 8192                 /* (so at most 256 x 8 KiB) */
+/* A merge reads up to RS_SPOOL_FANIN runs, sharing RS_SPOOL_MERGE_MEM of read
+ * buffers (config.h), each between these sizes: */
+#define RUNBUF_MIN 8192                 /* (so at most RS_SPOOL_FANIN x 8 KiB) */
 #define RUNBUF_MAX (256 << 10)
 
 struct reader {                         /* one run, read through a buffer */
@@ -262,7 +263,7 @@ static int merge(struct spool *sp, size_t from, size_t n, FILE *out, const char 
                  long long *count)
 {
         struct reader *rd = calloc(n, sizeof *rd), **heap = calloc(n, sizeof *heap);
-        size_t nh = 0, seplen = sep ? strlen(sep) : 0, bufsize = MERGE_MEM / (n ? n : 1);
+        size_t nh = 0, seplen = sep ? strlen(sep) : 0, bufsize = RS_SPOOL_MERGE_MEM / (n ? n : 1);
         int fd = fileno(sp->tmp), rc = -1;
         struct run nr = { sp->tmpsize, 0 };
 
@@ -331,12 +332,12 @@ long long spool_write(struct spool *sp, FILE *out, const char *sep)
         }
         if (spill(sp) < 0 || fflush(sp->tmp) != 0)
                 return -1;
-        /* at most SPOOL_FANIN runs are read at once (a buffer each), so
+        /* at most RS_SPOOL_FANIN runs are read at once (a buffer each), so
          * memory stays flat however many runs a long capture made; merge
          * passes first join only as many runs as it takes to get there */
-        while (sp->nruns > SPOOL_FANIN) {
-                size_t k = sp->nruns - SPOOL_FANIN + 1;
-                if (merge(sp, 0, k < SPOOL_FANIN ? k : SPOOL_FANIN, NULL, NULL, NULL) < 0)
+        while (sp->nruns > RS_SPOOL_FANIN) {
+                size_t k = sp->nruns - RS_SPOOL_FANIN + 1;
+                if (merge(sp, 0, k < RS_SPOOL_FANIN ? k : RS_SPOOL_FANIN, NULL, NULL, NULL) < 0)
                         return -1;
         }
         if (merge(sp, 0, sp->nruns, out, sep, &count) < 0)

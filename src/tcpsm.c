@@ -13,9 +13,6 @@
 #include "conn_table.h"
 #include "tcpsm.h"
 
-#define SEQ_TOO_FAR 1048576     /* SYN/RST seq jumps ignored beyond this, bytes */
-#define RST_ACK_TRUST (1 << 30) /* a RST's ack is believed this far ahead, bytes */
-
 /* history letters recorded once per direction */
 #define HIST_ACK   0x01
 #define HIST_DATA  0x02
@@ -271,7 +268,7 @@ static int32_t side_update_last(struct tcpsm *sm, struct crec *c, int dir,
         struct cext *x;
         int32_t d = seq_delta(one_past, s->last_seq);
 
-        if ((seg->flags & (TH_SYN | TH_RST)) && (d > SEQ_TOO_FAR || d < -SEQ_TOO_FAR))
+        if ((seg->flags & (TH_SYN | TH_RST)) && (d > RS_SEQ_TOO_FAR || d < -RS_SEQ_TOO_FAR))
                 return d;
         if (((seg->flags & TH_FIN) && s->last_seq == s->start_seq + 1) ||
             (s->state != ST_RESET && d > 0)) {
@@ -291,7 +288,7 @@ static void side_update_ack(struct tcpsm *sm, struct crec *c, int dir, uint32_t 
         struct cext *x;
         int32_t d = seq_delta(ack, s->ack_seq);
 
-        if (ack == 0 && d > SEQ_TOO_FAR)
+        if (ack == 0 && d > RS_SEQ_TOO_FAR)
                 return;
         if (d > 0) {
                 if (ack < s->ack_seq && (x = ext(sm, c)) != NULL)
@@ -554,11 +551,77 @@ static void note_after_close(struct tcpsm *sm, struct crec *c, int dir, uint32_t
 }
 
 #ifndef RS_NO_SHORTCUTS
-/* The usual segment of an established connection, applied in one step:
- * an ACK, with or without payload, in order and contiguous, that changes
- * no state, records no history letter and needs no extension.  Returns 0
- * (nothing changed) for anything else; conn_apply below then takes it.
- * What it does is exactly what conn_apply would do with such a segment. */
+/* The one-step path: the usual segment of an established connection (an
+ * ACK, with or without payload, in order and contiguous) applied in one
+ * step.  It does what conn_apply does with such a segment and nothing
+ * else: the sender's pkts + 1; T_END = now; the peer's ack_seq moved
+ * forward as side_update_ack moves it; with payload, the sender's data_seq
+ * = last_seq = seq + payload and T_DATA = now.  Returns 1 when applied; 0,
+ * with nothing changed, for any other segment (conn_apply then takes it).
+ *
+ * The contract.  The guard's clauses, in the order written:
+ *   g1  flags: ACK, and no SYN, FIN or RST    g9   window not 0
+ *   g2  sender ESTABLISHED                    g10  seq == sender's last_seq
+ *   g3  peer ESTABLISHED                      g11  seq == sender's data_seq
+ *   g4  neither side sent a FIN or RST        g12  seq + payload does not wrap
+ *   g5  sender's data_seq initialized         g13  sender's 'D' (payload) or
+ *   g6  peer's data_seq initialized                'A' (none) already recorded
+ *   g7  no extension (struct cext)            g14  ack not beyond the peer's
+ *   g8  no close details (struct cclose)           data_seq (content gap)
+ *                                             g15  ack does not wrap
+ *                                             g16  handshake not awaiting its ACK
+ * Every other effect conn_apply can have, and the clause that keeps it
+ * off this path.  Clauses in parentheses exclude it too wherever it can
+ * occur (the guard overlaps on purpose: dropping one of them alone changes
+ * nothing, and the tests catch only the loss of all).  Whoever gives
+ * conn_apply or its helpers a new effect adds it here with its clause,
+ * and a test to tests/check_tcpsm.c (test case "one_step"):
+ *   1. a side's sequence space (start/ack/last_seq, wrap counters) set on
+ *      its first packet or restarted by a SYN (side_init_seq): g1, g2
+ *   2. the peer's sequence space taken from the ack while the peer has
+ *      sent nothing (peer CLOSED): g3 (g2)
+ *   3. letters S H F R I Q, again on a new seq; the FIN/RST seq kept in
+ *      the close details, allocated (hist_flags): g1
+ *   4. a direction's first 'D' or 'A' (hist_flags): g13
+ *   5. zero window: zwins + 1 and 'W' at 1, 10, 100 ... (extension): g9
+ *   6. T_END kept once both sides sent a FIN or RST: g4 (g2, g3, g8)
+ *   7. fin_cnt + 1: g1
+ *   8. ack_seq not moved by the ack field without TH_ACK, moved by a RST's
+ *      ack only within RS_RST_ACK_TRUST: g1
+ *   9. ack wrap: ack_wraps + 1 (extension): g15 (g7: the peer's seq wrap
+ *      made the extension)
+ *  10. data_seq set on a side's first packet or a SYN (note_data): g5, g1;
+ *      a side is ESTABLISHED only after sending, so g2 implies g5, and g3
+ *      g6 (no test can reach them; they guard the fields g11, g14 read)
+ *  11. out-of-order payload (seq beyond data_seq): data_seq not moved,
+ *      the block remembered (extension): g11 (g10)
+ *  12. payload reaching a remembered block: data_seq moves past it and the
+ *      block is dropped: g7 (the block lives in the extension; in practice
+ *      g10 too, last_seq being at or past the block)
+ *  13. a FIN right after the data seen: data_seq + 1: g1
+ *  14. last_seq wraps: seq_wraps + 1 (extension): g12
+ *  15. a RESET side's last_seq does not move: g2 (g4, g8)
+ *  16. retransmission (payload not beyond last_seq): rexmits + 1, 'T' at
+ *      1, 10, 100 ... (extension); last_seq, data_seq, T_DATA kept: g10
+ *      (g11)
+ *  17. keep-alive (seq = last_seq - 1, 0 or 1 octet): keepalives + 1, and
+ *      probe_rexmits + 1 with an octet (extension): g10 (g11)
+ *  18. first new payload after the peer's FIN or RST: its time and the
+ *      peer's last payload then, in the extension (note_after_close): g8
+ *      (g3, g4)
+ *  19. SYN count and times (extension), MSS, window scale, T_SYN, T_SYNACK
+ *      (note_handshake): g1
+ *  20. handshake completion: T_EST, or CS_EST_INFERRED (note_handshake): g16
+ *  21. state changes (sm_dispatch): g1 for an ESTABLISHED side, which
+ *      changes only on SYN, FIN or RST; g2, g3 for the others
+ *  22. content gap: the peer's data_seq = ack, gaps + 1, 'G' at 1, 10 ...,
+ *      a remembered block dropped (extension) (note_gap): g14
+ *  23. the first FIN/RST of a side: CS_DID_CLOSE, times, seq/ack marks,
+ *      idle reference (close details) (note_close): g1
+ *  24. a RST's payload is not data (no last_seq, data_seq, T_DATA; it
+ *      counts as a retransmission, effect 16): g1
+ * Extensions and close details are allocated only for excluded effects:
+ * this path allocates nothing. */
 static int conn_apply_plain(struct crec *c, int dir, const struct segment *seg, uint32_t now)
 {
         struct cside *me = &c->s[dir], *peer = &c->s[!dir];
@@ -577,7 +640,7 @@ static int conn_apply_plain(struct crec *c, int dir, const struct segment *seg, 
                 return 0;
         me->pkts++;
         c->t[T_END] = now;
-        if (dack > 0 && !(seg->ack == 0 && dack > SEQ_TOO_FAR))
+        if (dack > 0 && !(seg->ack == 0 && dack > RS_SEQ_TOO_FAR))
                 peer->ack_seq = seg->ack;
         if (seg->payload) {
                 me->data_seq = me->last_seq = end;
@@ -629,7 +692,7 @@ static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct s
                 } else if (!(f & TH_RST)) {
                         side_update_ack(sm, c, !dir, seg->ack);
                 } else if (seq_gt(seg->ack, peer->ack_seq) &&
-                           seq_delta(seg->ack, peer->ack_seq) < RST_ACK_TRUST) {
+                           seq_delta(seg->ack, peer->ack_seq) < RS_RST_ACK_TRUST) {
                         /* an abortive close acks what it received: in a
                          * SYN/FIN/RST-only capture the only word on the
                          * peer's bytes (Zeek ignores RST acks) */

@@ -71,10 +71,10 @@ static void teardown(void)
         tcpsm_free(&sm);
 }
 
-/* Build and apply one segment at BASE + ts_ns.  Every segment gets its own
- * header hash (a real retransmission differs in IP ID or TSval). */
-static struct segment seg_ns(int64_t ts_ns, int from_client, uint8_t flags, uint32_t seq,
-                             uint32_t ack, uint32_t len)
+/* Build one segment at BASE + ts_ns, not yet applied.  Every segment gets
+ * its own header hash (a real retransmission differs in IP ID or TSval). */
+static struct segment seg_make_ns(int64_t ts_ns, int from_client, uint8_t flags, uint32_t seq,
+                                  uint32_t ack, uint32_t len)
 {
         struct segment s;
 
@@ -98,7 +98,23 @@ static struct segment seg_ns(int64_t ts_ns, int from_client, uint8_t flags, uint
                 s.sack_perm = 1;
         }
         s.hash = ++hash_ctr * 0x9e3779b97f4a7c15ULL;
-        tcpsm_on_segment(&sm, &s);
+        return s;
+}
+
+/* Apply s, with its tuple hash as decode_frame fills it in. */
+static void on_segment(struct segment *s)
+{
+        s->tuple_hash = (uint32_t)decode_tuple_hash(&s->src, &s->dst);
+        tcpsm_on_segment(&sm, s);
+}
+
+/* Build and apply one segment at BASE + ts_ns. */
+static struct segment seg_ns(int64_t ts_ns, int from_client, uint8_t flags, uint32_t seq,
+                             uint32_t ack, uint32_t len)
+{
+        struct segment s = seg_make_ns(ts_ns, from_client, flags, seq, ack, len);
+
+        on_segment(&s);
         return s;
 }
 
@@ -443,6 +459,7 @@ static struct crec *live(void)
         memcpy(s.dst.addr, srv_ip, 16);
         s.src.port = cli_port;
         s.dst.port = srv_port;
+        s.tuple_hash = (uint32_t)decode_tuple_hash(&s.src, &s.dst);
         return conn_table_find(sm.table, &s, &dir);
 }
 
@@ -812,7 +829,7 @@ START_TEST(capture_duplicate_not_counted)
         handshake(0, CISN, SISN);
         d = seg(30, C, PA, CISN + 1, SISN + 1, 100);
         d.ts += 500000;                 /* +0.5 ms, same hash */
-        tcpsm_on_segment(&sm, &d);
+        on_segment(&d);
         ck_assert_uint_eq(flush(), 1);
 
         const struct conn *c = &recs[0];
@@ -832,7 +849,7 @@ START_TEST(same_hash_later_than_window_is_counted)
         handshake(0, CISN, SISN);
         d = seg(30, C, PA, CISN + 1, SISN + 1, 100);
         d.ts += 5 * MS;
-        tcpsm_on_segment(&sm, &d);
+        on_segment(&d);
         ck_assert_uint_eq(flush(), 1);
 
         const struct conn *c = &recs[0];
@@ -952,6 +969,519 @@ START_TEST(ipv6_endpoints_in_extension)
 }
 END_TEST
 
+/* =================== the one-step path's contract ===================
+ *
+ * src/tcpsm.c takes the usual segment of an established connection (an
+ * in-order ACK, with or without payload) in one step, conn_apply_plain,
+ * whose guard must send every segment with any other effect to the
+ * general path; the contract next to it numbers those effects.  Each test
+ * here builds a connection in the one-step path's domain and sends one
+ * segment that differs from a one-step segment in the way that has effect
+ * N, then checks the effect on the finished record.  The tests hold in a
+ * build without the shortcut (-DRS_NO_SHORTCUTS: every segment takes the
+ * general path) and fail in the normal build when the guard lets such a
+ * segment through. */
+
+/* the next seqs after open_and_exchange: C 1101, S 5201 */
+#define C_NEXT  (CISN + 101)
+#define S_NEXT  (SISN + 201)
+
+/* The baseline: segments in the domain, taken in one step in the normal
+ * build; the record is the same as the general path's. */
+START_TEST(one_step_plain_segments)
+{
+        open_and_exchange();
+        seg(100, C, PA, C_NEXT, S_NEXT, 50);
+        seg(110, S, TH_ACK, S_NEXT, C_NEXT + 50, 0);
+        seg(120, S, PA, S_NEXT, C_NEXT + 50, 70);
+        seg(130, C, TH_ACK, C_NEXT + 50, S_NEXT + 70, 0);
+        ck_assert_ptr_null(conn_ext_get(sm.table, live()));
+        ck_assert_ptr_null(conn_close_get(sm.table, live()));
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(hist(c), "ShADad");
+        ck_assert_str_eq(zeek_state_name(c->zstate), "S1");
+        ck_assert_uint_eq(c->s[CLIENT].pkts, 6);
+        ck_assert_uint_eq(c->s[SERVER].pkts, 5);
+        ck_assert_uint_eq(c->s[CLIENT].bytes, 150);
+        ck_assert_uint_eq(c->s[SERVER].bytes, 270);
+        ck_assert_uint_eq(c->s[CLIENT].last_seq, C_NEXT + 50);
+        ck_assert_uint_eq(c->s[SERVER].ack_seq, S_NEXT + 70);
+        ck_assert_uint_eq(c->s[CLIENT].ack_seq, C_NEXT + 50);
+        ck_assert_int_eq(c->s[CLIENT].last_data_ts, BASE + 100 * MS);
+        ck_assert_int_eq(c->s[SERVER].last_data_ts, BASE + 120 * MS);
+        ck_assert_int_eq(c->end, BASE + 130 * MS);
+        ck_assert_int_eq(c->last, BASE + 130 * MS);
+        ck_assert_int_eq(c->reason, CLOSE_REASON_EOF);
+}
+END_TEST
+
+/* Effects 1, 19: a SYN (the client's, same ISN: no new connection) is
+ * counted with its time and options. */
+START_TEST(one_step_excludes_syn)
+{
+        open_and_exchange();
+        seg(70, C, TH_SYN, CISN, 0, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->syn_count, 2);
+        ck_assert_uint_eq(c->syn_dt[0], 70000);         /* µs after the first SYN */
+        ck_assert_uint_eq(c->s[CLIENT].mss, 1460);
+        ck_assert_uint_eq(c->s[CLIENT].state, ST_ESTABLISHED);
+        ck_assert_str_eq(hist(c), "ShADad");            /* the same seq: no second S */
+        ck_assert_uint_eq(c->s[CLIENT].pkts, 5);
+        ck_assert_uint_eq(sm.st.reused, 0);
+}
+END_TEST
+
+/* Effects 1, 3, 19: a SYN-ACK at the server's next seq (all else as a
+ * one-step ACK) restarts the server's sequence space there, and its new
+ * seq records 'h' again. */
+START_TEST(one_step_excludes_synack_new_isn)
+{
+        open_and_exchange();
+        seg(70, S, SA, S_NEXT, C_NEXT, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(sm.st.reused, 0);
+        ck_assert_str_eq(hist(c), "ShADadh");
+        ck_assert_uint_eq(c->s[SERVER].start_seq, S_NEXT);
+        ck_assert_uint_eq(c->s[SERVER].last_seq, S_NEXT + 1);
+        ck_assert_uint_eq(c->s[SERVER].state, ST_ESTABLISHED);
+        ck_assert_uint_eq(c->s[SERVER].wscale, 7);
+        ck_assert_uint_eq(c->s[SERVER].pkts, 4);
+}
+END_TEST
+
+/* Effect 2: while the server has sent nothing (a one-direction capture),
+ * each client ACK places the server's sequence space at ack - 1. */
+START_TEST(one_step_excludes_ack_to_silent_peer)
+{
+        seg(0, C, TH_SYN, CISN, 0, 0);
+        seg(20, C, TH_ACK, CISN + 1, SISN + 1, 0);
+        seg(30, C, PA, CISN + 1, SISN + 1, 100);
+        seg(60, C, TH_ACK, CISN + 101, SISN + 201, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[SERVER].state, ST_CLOSED);
+        ck_assert_uint_eq(c->s[SERVER].pkts, 0);
+        ck_assert_uint_eq(c->s[SERVER].start_seq, SISN + 200);
+        ck_assert_uint_eq(c->s[SERVER].ack_seq, SISN + 200);
+        ck_assert_uint_eq(c->s[CLIENT].bytes, 100);
+}
+END_TEST
+
+/* Effect 4: the first payload of a direction records 'D'. */
+START_TEST(one_step_excludes_first_data_letter)
+{
+        handshake(0, CISN, SISN);
+        seg(30, C, PA, CISN + 1, SISN + 1, 100);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(hist(c), "ShAD");
+        ck_assert_uint_eq(c->s[CLIENT].bytes, 100);
+        ck_assert_int_eq(c->s[CLIENT].last_data_ts, BASE + 30 * MS);
+}
+END_TEST
+
+/* Effect 4: the first pure ACK of a direction records 'A' ('a'). */
+START_TEST(one_step_excludes_first_ack_letter)
+{
+        handshake(0, CISN, SISN);
+        seg(30, C, PA, CISN + 1, SISN + 1, 100);
+        seg(40, S, TH_ACK, SISN + 1, CISN + 101, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(hist(c), "ShADa");
+        ck_assert_uint_eq(c->s[CLIENT].ack_seq, CISN + 101);
+}
+END_TEST
+
+/* Effect 5: a zero window is counted, 'W' at the first. */
+START_TEST(one_step_excludes_zero_window)
+{
+        struct segment z;
+
+        open_and_exchange();
+        z = seg_make_ns(70 * MS, C, TH_ACK, C_NEXT, S_NEXT, 0);
+        z.win = 0;
+        on_segment(&z);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[CLIENT].zwins, 1);
+        ck_assert_uint_eq(c->s[SERVER].zwins, 0);
+        ck_assert_str_eq(hist(c), "ShADadW");
+        ck_assert_uint_eq(c->s[CLIENT].pkts, 5);
+}
+END_TEST
+
+/* Effect 6: after FINs from both sides the last ACK is a packet of the
+ * connection but does not extend its duration. */
+START_TEST(one_step_excludes_segment_after_both_fins)
+{
+        open_and_exchange();
+        seg(1000, C, FA, C_NEXT, S_NEXT, 0);
+        seg(1010, S, FA, S_NEXT, C_NEXT + 1, 0);
+        seg(1020, C, TH_ACK, C_NEXT + 1, S_NEXT + 1, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_int_eq(c->end, BASE + 1010 * MS);
+        ck_assert_int_eq(c->last, BASE + 1020 * MS);
+        ck_assert_uint_eq(c->s[CLIENT].pkts, 6);
+        ck_assert_uint_eq(c->s[SERVER].ack_seq, S_NEXT + 1);
+}
+END_TEST
+
+/* Effects 3, 7, 13, 21, 23: a FIN changes the sender's state, is counted,
+ * lettered and marked, and is not payload. */
+START_TEST(one_step_excludes_fin)
+{
+        open_and_exchange();
+        seg(70, C, FA, C_NEXT, S_NEXT, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[CLIENT].state, ST_FIN_WAIT);
+        ck_assert_uint_eq(c->s[CLIENT].prev_state, ST_ESTABLISHED);
+        ck_assert_uint_eq(c->s[SERVER].state, ST_ESTABLISHED);
+        ck_assert_str_eq(zeek_state_name(c->zstate), "S2");
+        ck_assert_str_eq(hist(c), "ShADadF");
+        ck_assert_uint_eq(c->s[CLIENT].fin_cnt, 1);
+        ck_assert_uint_eq(c->s[CLIENT].did_close, 1);
+        ck_assert_uint_eq(c->s[CLIENT].fin.seq, C_NEXT);
+        ck_assert_uint_eq(c->s[CLIENT].fin.ack, S_NEXT);
+        ck_assert_uint_eq(c->s[CLIENT].fin.flags, TH_ACK);
+        ck_assert_uint_eq(c->s[CLIENT].last_fin_seq, C_NEXT);
+        check_close(c, CLIENT, HOW_FIN, 70);
+        ck_assert_int_eq(c->idle_ref, BASE + 50 * MS);
+        ck_assert_uint_eq(c->s[CLIENT].last_seq, C_NEXT + 1);
+        ck_assert_uint_eq(c->s[CLIENT].bytes, 100);
+        ck_assert_int_eq(c->s[CLIENT].last_data_ts, BASE + 30 * MS);
+        ck_assert_int_eq(c->reason, CLOSE_REASON_EOF);
+}
+END_TEST
+
+/* Effects 3, 8, 21, 23, 24: a RST resets the sender and its payload
+ * (diagnostic text) is not data; loop 1: its ack, too far ahead
+ * (RS_RST_ACK_TRUST), is not taken as bytes the peer sent. */
+START_TEST(one_step_excludes_rst)
+{
+        open_and_exchange();
+        seg(70, C, RA, C_NEXT, S_NEXT + (_i ? 0x50000000u : 0), 20);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[CLIENT].state, ST_RESET);
+        ck_assert_str_eq(zeek_state_name(c->zstate), "RSTO");
+        /* (side_update_last then counts the RST's text as a retransmission,
+         * a 'T' after the 'R': not asserted here) */
+        ck_assert_int_eq(strncmp(hist(c), "ShADadR", 7), 0);
+        ck_assert_uint_eq(c->s[CLIENT].did_close, 1);
+        check_close(c, CLIENT, HOW_RST, 70);
+        ck_assert_uint_eq(c->s[CLIENT].rst.seq, C_NEXT);
+        ck_assert_uint_eq(c->s[CLIENT].last_seq, C_NEXT);
+        ck_assert_uint_eq(c->s[CLIENT].bytes, 100);
+        ck_assert_int_eq(c->s[CLIENT].last_data_ts, BASE + 30 * MS);
+        ck_assert_uint_eq(c->s[SERVER].ack_seq, S_NEXT);
+        ck_assert_uint_eq(c->s[SERVER].bytes, 200);
+        ck_assert_int_eq(c->reason, CLOSE_REASON_RST);
+}
+END_TEST
+
+/* Effect 8: without the ACK flag the ack field means nothing.  The server
+ * sent 200 bytes the client has not acknowledged yet; a client segment
+ * without ACK but with their ack in the field does not acknowledge them. */
+START_TEST(one_step_excludes_segment_without_ack_flag)
+{
+        struct segment n;
+
+        handshake(0, CISN, SISN);
+        seg(30, C, PA, CISN + 1, SISN + 1, 100);
+        seg(40, S, TH_ACK, SISN + 1, CISN + 101, 0);
+        seg(50, S, PA, SISN + 1, CISN + 101, 200);
+        n = seg_make_ns(60 * MS, C, TH_PUSH, C_NEXT, 0, 10);
+        n.ack = S_NEXT;
+        on_segment(&n);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[SERVER].ack_seq, SISN + 1);
+        ck_assert_uint_eq(c->s[CLIENT].bytes, 110);
+        ck_assert_uint_eq(c->s[SERVER].bytes, 200);
+        ck_assert_int_eq(c->s[CLIENT].last_data_ts, BASE + 60 * MS);
+        ck_assert_str_eq(hist(c), "ShADad");
+}
+END_TEST
+
+/* Effect 9: an ack crossing 2^32 is counted as an ack wrap.  The server's
+ * ISN is just below 2^32; its second segment crosses zero (a seq wrap). */
+START_TEST(one_step_excludes_ack_wrap)
+{
+        const uint32_t si = 0xFFFFFF00u;
+
+        handshake(0, CISN, si);
+        seg(30, C, PA, CISN + 1, si + 1, 100);
+        seg(40, S, PA, si + 1, CISN + 101, 0x80);
+        seg(50, C, TH_ACK, CISN + 101, si + 1 + 0x80, 0);
+        seg(60, S, PA, si + 1 + 0x80, CISN + 101, 0x100);
+        seg(70, C, TH_ACK, CISN + 101, si + 1 + 0x180, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[SERVER].ack_wraps, 1);
+        ck_assert_uint_eq(c->s[SERVER].seq_wraps, 1);
+        ck_assert_uint_eq(c->s[SERVER].ack_seq, 0x81u);
+        ck_assert_uint_eq(c->s[SERVER].bytes, 0x180);
+}
+END_TEST
+
+/* Effect 11: payload beyond a hole (the capture missed [1101, 1201)) does
+ * not count as seen without holes, so the ACK of all of it finds a
+ * content gap. */
+START_TEST(one_step_excludes_out_of_order_data)
+{
+        open_and_exchange();
+        seg(70, C, PA, C_NEXT + 100, S_NEXT, 100);
+        ck_assert_ptr_nonnull(conn_ext_get(sm.table, live()));  /* the block */
+        seg(80, S, TH_ACK, S_NEXT, C_NEXT + 200, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[CLIENT].gaps, 1);
+        ck_assert_str_eq(hist(c), "ShADadG");
+        ck_assert_uint_eq(c->s[CLIENT].rexmits, 0);
+        ck_assert_uint_eq(c->s[CLIENT].bytes, 300);
+        ck_assert_int_eq(c->s[CLIENT].last_data_ts, BASE + 70 * MS);
+}
+END_TEST
+
+/* Effect 12: the missing payload arrives late (a retransmission, below the
+ * highest seq): what was seen beyond the hole joins the contiguous data,
+ * and the ACK of all of it finds no gap. */
+START_TEST(one_step_excludes_hole_fill)
+{
+        open_and_exchange();
+        seg(70, C, PA, C_NEXT + 100, S_NEXT, 100);
+        seg(80, C, PA, C_NEXT, S_NEXT, 100);
+        seg(90, S, TH_ACK, S_NEXT, C_NEXT + 200, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[CLIENT].gaps, 0);
+        ck_assert_uint_eq(c->s[CLIENT].rexmits, 1);
+        ck_assert_str_eq(hist(c), "ShADadT");
+        ck_assert_uint_eq(c->s[CLIENT].bytes, 300);
+}
+END_TEST
+
+/* Effect 14: payload crossing 2^32 is counted as a seq wrap, so the bytes
+ * come out right before any ACK of them. */
+START_TEST(one_step_excludes_seq_wrap)
+{
+        const uint32_t ci = 0xFFFFFF00u;
+
+        handshake(0, ci, SISN);
+        seg(30, C, PA, ci + 1, SISN + 1, 0x80);
+        seg(40, S, TH_ACK, SISN + 1, ci + 1 + 0x80, 0);
+        seg(50, C, PA, ci + 1 + 0x80, SISN + 1, 0x100);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[CLIENT].seq_wraps, 1);
+        ck_assert_uint_eq(c->s[CLIENT].last_seq, 0x81u);
+        ck_assert_uint_eq(c->s[CLIENT].bytes, 0x180);
+        ck_assert_int_eq(c->s[CLIENT].last_data_ts, BASE + 50 * MS);
+}
+END_TEST
+
+/* Effect 15: payload a side sends after its own RST is not counted. */
+START_TEST(one_step_excludes_data_after_own_rst)
+{
+        open_and_exchange();
+        seg(70, C, RA, C_NEXT, S_NEXT, 0);
+        seg(80, C, PA, C_NEXT, S_NEXT, 50);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[CLIENT].state, ST_RESET);
+        ck_assert_uint_eq(c->s[CLIENT].last_seq, C_NEXT);
+        ck_assert_uint_eq(c->s[CLIENT].bytes, 100);
+        ck_assert_uint_eq(c->s[CLIENT].rexmits, 0);
+        ck_assert_uint_eq(c->s[CLIENT].pkts, 6);
+        ck_assert_str_eq(zeek_state_name(c->zstate), "RSTO");
+}
+END_TEST
+
+/* Effect 16: payload sent again is a retransmission: counted, 'T', and
+ * neither bytes nor the last payload time move. */
+START_TEST(one_step_excludes_retransmission)
+{
+        open_and_exchange();
+        seg(70, C, PA, CISN + 1, S_NEXT, 100);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[CLIENT].rexmits, 1);
+        ck_assert_uint_eq(c->s[CLIENT].keepalives, 0);
+        ck_assert_str_eq(hist(c), "ShADadT");
+        ck_assert_uint_eq(c->s[CLIENT].bytes, 100);
+        ck_assert_uint_eq(c->s[CLIENT].last_seq, C_NEXT);
+        ck_assert_int_eq(c->s[CLIENT].last_data_ts, BASE + 30 * MS);
+        ck_assert_uint_eq(c->s[CLIENT].pkts, 5);
+}
+END_TEST
+
+/* Effect 17: a keep-alive probe (seq = SND.NXT - 1; loop: no octet, one
+ * garbage octet, which is also a probe retransmission). */
+START_TEST(one_step_excludes_keepalive)
+{
+        uint32_t len = (uint32_t)_i;
+
+        open_and_exchange();
+        seg(60060, C, TH_ACK, C_NEXT - 1, S_NEXT, len);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[CLIENT].keepalives, 1);
+        ck_assert_uint_eq(c->s[CLIENT].probe_rexmits, len);
+        ck_assert_uint_eq(c->s[CLIENT].rexmits, len);
+        ck_assert_str_eq(hist(c), len ? "ShADadT" : "ShADad");
+        ck_assert_uint_eq(c->s[CLIENT].bytes, 100);
+        ck_assert_uint_eq(c->s[CLIENT].last_seq, C_NEXT);
+        ck_assert_int_eq(c->s[CLIENT].last_data_ts, BASE + 30 * MS);
+        ck_assert_int_eq(c->end, BASE + 60060 * MS);
+}
+END_TEST
+
+/* Effect 18: the first new payload after the peer's FIN (loop 0) or RST
+ * (loop 1) is noted, and the peer's close keeps the client's last payload
+ * from before it. */
+START_TEST(one_step_excludes_data_after_peer_close)
+{
+        int rst = _i;
+
+        open_and_exchange();
+        seg(1000, S, rst ? RA : FA, S_NEXT, C_NEXT, 0);
+        seg(1010, C, PA, C_NEXT, S_NEXT + !rst, 50);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_int_eq(rst ? c->s[CLIENT].after_peer_rst : c->s[CLIENT].after_peer_fin,
+                         BASE + 1010 * MS);
+        ck_assert_int_eq(rst ? c->s[CLIENT].after_peer_fin : c->s[CLIENT].after_peer_rst, 0);
+        ck_assert_int_eq(rst ? c->s[SERVER].rst_peerlast : c->s[SERVER].fin_peerlast,
+                         BASE + 30 * MS);
+        ck_assert_int_eq(c->s[CLIENT].last_data_ts, BASE + 1010 * MS);
+        ck_assert_uint_eq(c->s[CLIENT].bytes, 150);
+        ck_assert_str_eq(hist(c), rst ? "ShADadr" : "ShADadf");
+        ck_assert_str_eq(zeek_state_name(c->zstate), rst ? "RSTR" : "S3");
+}
+END_TEST
+
+/* Effect 20: the handshake ACK completes the handshake even when the
+ * client's 'A' is already recorded (here by an ACK captured before the
+ * SYN-ACK, as -i any can reorder them). */
+START_TEST(one_step_excludes_missing_handshake_ack)
+{
+        seg(0, C, TH_SYN, CISN, 0, 0);
+        seg(5, C, TH_ACK, CISN + 1, SISN + 1, 0);
+        seg(10, S, SA, SISN, CISN + 1, 0);
+        seg(20, C, TH_ACK, CISN + 1, SISN + 1, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_str_eq(hist(c), "SAh");
+        ck_assert_int_eq(c->est_ts, BASE + 20 * MS);
+        ck_assert_str_eq(handshake_name(c->handshake), "complete");
+        ck_assert_int_eq(c->rtt_ns, 20 * MS);
+        ck_assert_uint_eq(c->s[CLIENT].state, ST_ESTABLISHED);
+        ck_assert_uint_eq(c->s[SERVER].state, ST_ESTABLISHED);
+}
+END_TEST
+
+/* Effect 22: an ACK of bytes never seen is a content gap of the peer. */
+START_TEST(one_step_excludes_content_gap)
+{
+        open_and_exchange();
+        seg(70, C, TH_ACK, C_NEXT, S_NEXT + 100, 0);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_uint_eq(c->s[SERVER].gaps, 1);
+        ck_assert_uint_eq(c->s[CLIENT].gaps, 0);
+        ck_assert_str_eq(hist(c), "ShADadg");
+        ck_assert_uint_eq(c->s[SERVER].ack_seq, S_NEXT + 100);
+        ck_assert_uint_eq(c->s[SERVER].bytes, 300);
+}
+END_TEST
+
+/* =================== the close linger =================== */
+
+/* A half-closed connection (the client's FIN, acknowledged; the server
+ * still established) is not over: the close linger does not expire it. */
+START_TEST(half_close_not_expired_at_linger)
+{
+        open_and_exchange();
+        seg(70, C, FA, C_NEXT, S_NEXT, 0);
+        seg(80, S, TH_ACK, S_NEXT, C_NEXT + 1, 0);
+        tcpsm_expire(&sm, BASE + 6 * SEC);
+        ck_assert_uint_eq(nrecs, 0);
+        ck_assert_uint_eq(tcpsm_open_count(&sm), 1);
+        ck_assert_uint_eq(flush(), 1);
+
+        const struct conn *c = &recs[0];
+        ck_assert_int_eq(c->reason, CLOSE_REASON_EOF);
+        ck_assert_str_eq(zeek_state_name(c->zstate), "S2");
+        ck_assert_uint_eq(c->s[CLIENT].state, ST_FIN_WAIT);
+        ck_assert_uint_eq(c->s[SERVER].state, ST_ESTABLISHED);
+}
+END_TEST
+
+/* After FINs from both sides the connection leaves once the linger (5 s
+ * in the fixture) has passed since its last packet, as a FIN close. */
+START_TEST(both_fins_expire_after_linger)
+{
+        open_and_exchange();
+        seg(70, C, FA, C_NEXT, S_NEXT, 0);
+        seg(80, S, FA, S_NEXT, C_NEXT + 1, 0);
+        seg(90, C, TH_ACK, C_NEXT + 1, S_NEXT + 1, 0);
+        tcpsm_expire(&sm, BASE + 5 * SEC);              /* 4.91 s after the last */
+        ck_assert_uint_eq(nrecs, 0);
+        tcpsm_expire(&sm, BASE + 6 * SEC);
+        ck_assert_uint_eq(nrecs, 1);
+        ck_assert_uint_eq(tcpsm_open_count(&sm), 0);
+
+        const struct conn *c = &recs[0];
+        ck_assert_int_eq(c->reason, CLOSE_REASON_FIN);
+        ck_assert_str_eq(zeek_state_name(c->zstate), "SF");
+}
+END_TEST
+
+/* After a RST the same, as a reset. */
+START_TEST(rst_expires_after_linger)
+{
+        open_and_exchange();
+        seg(70, S, RA, S_NEXT, C_NEXT, 0);
+        tcpsm_expire(&sm, BASE + 5 * SEC);
+        ck_assert_uint_eq(nrecs, 0);
+        tcpsm_expire(&sm, BASE + 6 * SEC);
+        ck_assert_uint_eq(nrecs, 1);
+        ck_assert_uint_eq(tcpsm_open_count(&sm), 0);
+
+        const struct conn *c = &recs[0];
+        ck_assert_int_eq(c->reason, CLOSE_REASON_RST);
+        ck_assert_str_eq(zeek_state_name(c->zstate), "RSTR");
+}
+END_TEST
+
 static Suite *tcpsm_suite(void)
 {
         Suite *s = suite_create("tcpsm");
@@ -1013,6 +1543,38 @@ static Suite *tcpsm_suite(void)
         tcase_add_test(tc, long_connection_times_survive_rescale);
         tcase_add_test(tc, history_packing_keeps_24_letters);
         tcase_add_test(tc, ipv6_endpoints_in_extension);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("one_step");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, one_step_plain_segments);
+        tcase_add_test(tc, one_step_excludes_syn);
+        tcase_add_test(tc, one_step_excludes_synack_new_isn);
+        tcase_add_test(tc, one_step_excludes_ack_to_silent_peer);
+        tcase_add_test(tc, one_step_excludes_first_data_letter);
+        tcase_add_test(tc, one_step_excludes_first_ack_letter);
+        tcase_add_test(tc, one_step_excludes_zero_window);
+        tcase_add_test(tc, one_step_excludes_segment_after_both_fins);
+        tcase_add_test(tc, one_step_excludes_fin);
+        tcase_add_loop_test(tc, one_step_excludes_rst, 0, 2);
+        tcase_add_test(tc, one_step_excludes_segment_without_ack_flag);
+        tcase_add_test(tc, one_step_excludes_ack_wrap);
+        tcase_add_test(tc, one_step_excludes_out_of_order_data);
+        tcase_add_test(tc, one_step_excludes_hole_fill);
+        tcase_add_test(tc, one_step_excludes_seq_wrap);
+        tcase_add_test(tc, one_step_excludes_data_after_own_rst);
+        tcase_add_test(tc, one_step_excludes_retransmission);
+        tcase_add_loop_test(tc, one_step_excludes_keepalive, 0, 2);
+        tcase_add_loop_test(tc, one_step_excludes_data_after_peer_close, 0, 2);
+        tcase_add_test(tc, one_step_excludes_missing_handshake_ack);
+        tcase_add_test(tc, one_step_excludes_content_gap);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("linger");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, half_close_not_expired_at_linger);
+        tcase_add_test(tc, both_fins_expire_after_linger);
+        tcase_add_test(tc, rst_expires_after_linger);
         suite_add_tcase(s, tc);
 
         return s;
