@@ -30,8 +30,9 @@ static inline int endpoint_eq(const struct endpoint *a, const struct endpoint *b
 }
 
 /* Hash of a 5-tuple, the same from both directions (the connection
- * table's buckets, --shard). */
-uint64_t conn_tuple_hash(const struct endpoint *a, const struct endpoint *b);
+ * table's buckets, --shard); decode_frame fills segment.tuple_hash with
+ * it. */
+uint64_t decode_tuple_hash(const struct endpoint *a, const struct endpoint *b);
 
 struct segment {
         int64_t  ts;            /* packet time, ns since the epoch */
@@ -51,8 +52,8 @@ struct segment {
         uint32_t payload;       /* TCP payload bytes on the wire (from IP length) */
         uint32_t ip_len;        /* IP datagram length on the wire, bytes */
         uint32_t hash;          /* hash of the captured IP+TCP header bytes (duplicates) */
-        uint32_t tuple_hash;    /* conn_tuple_hash of src and dst, 0 = not computed
-                                   (decode_frame leaves it 0) */
+        uint32_t tuple_hash;    /* decode_tuple_hash of src and dst (a segment made
+                                   otherwise must set it) */
 };
 
 /* What became of a frame.  Everything after DEC_FRAGMENT is an error kind

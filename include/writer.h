@@ -42,6 +42,28 @@ struct writer {
         int (*end)(FILE *out, const struct report *r, const struct writer_records *rec);
 };
 
+/* ---- the records buffer of streamed writers ----
+ *
+ * Records are made in place at outbuf_end() and written RS_WRITE_BUFFER
+ * bytes at a time straight to the stream's file descriptor (after what
+ * stdio holds), not copied once more through stdio's buffer. */
+struct outbuf {
+        FILE *out;
+        char *buf;                      /* RS_WRITE_BUFFER bytes; NULL: none */
+        size_t used;
+};
+
+int outbuf_init(struct outbuf *b, FILE *out);           /* -1 when out of memory */
+/* Less than RS_JSON_RECORD_MAX + 2 bytes left: flush before the next record. */
+static inline int outbuf_full(const struct outbuf *b)
+{
+        return RS_WRITE_BUFFER - b->used < RS_JSON_RECORD_MAX + 2;
+}
+static inline char *outbuf_end(struct outbuf *b) { return b->buf + b->used; }
+/* Write out what is buffered; -1 on an error (errno says which). */
+int outbuf_flush(struct outbuf *b);
+void outbuf_free(struct outbuf *b);
+
 /* The writer named name, or NULL. */
 const struct writer *writer_find(const char *name);
 /* The names, ", " between them: "text, json, jsonl". */

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "analysis.h"
 #include "decode.h"
@@ -44,8 +43,7 @@ struct analysis {
         int err;                        /* an ERR_* below */
         int err_no;                     /*   and the errno with it */
         uint64_t records;               /* records written (or spooled) so far */
-        char *obuf;                     /* streamed writers: records are made here and */
-        size_t oused;                   /*   written RS_WRITE_BUFFER bytes at a time */
+        struct outbuf ob;               /* streamed writers: records are made here */
         char row[RS_JSON_RECORD_MAX];   /* a text row */
         char pad1[64];
         /* the worker's (the reading thread's with one thread, or once the
@@ -56,8 +54,6 @@ struct analysis {
         int64_t swept;                  /* last expiry sweep */
         int any;                        /* a TCP segment was applied */
 };
-
-_Static_assert(RS_WRITE_BUFFER > RS_JSON_RECORD_MAX + 2, "a record fits the records buffer");
 
 enum { ERR_NONE, ERR_WRITE, ERR_SPOOL, ERR_RECORD };
 
@@ -70,45 +66,19 @@ static void fail(struct analysis *a, int kind)
         }
 }
 
-/* Write out the records made so far: straight to the file descriptor
- * (after what stdio holds), not copied once more through stdio's buffer. */
+/* Write out the records made so far. */
 static void out_flush(struct analysis *a)
 {
-        const char *p = a->obuf;
-        size_t n = a->oused;
-        int fd = fileno(a->out);
-
-        a->oused = 0;
-        if (!n)
-                return;
-        if (fd < 0) {                   /* a stream without a descriptor */
-                if (fwrite(p, 1, n, a->out) != n)
-                        fail(a, ERR_WRITE);
-                return;
-        }
-        if (fflush(a->out) != 0) {
+        if (outbuf_flush(&a->ob) < 0)
                 fail(a, ERR_WRITE);
-                return;
-        }
-        while (n) {
-                ssize_t w = write(fd, p, n);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w <= 0) {
-                        fail(a, ERR_WRITE);
-                        return;
-                }
-                p += w;
-                n -= (size_t)w;
-        }
 }
 
 /* Where the next record goes: room for RS_JSON_RECORD_MAX + 2 bytes. */
 static char *out_room(struct analysis *a)
 {
-        if (RS_WRITE_BUFFER - a->oused < RS_JSON_RECORD_MAX + 2)
+        if (outbuf_full(&a->ob))
                 out_flush(a);
-        return a->obuf + a->oused;
+        return outbuf_end(&a->ob);
 }
 
 /* The record of one finished connection, into the output: kept in the
@@ -130,12 +100,12 @@ static void write_record(struct analysis *a, const struct conn *c, const struct 
         n = w->connection(out_room(a), RS_JSON_RECORD_MAX + 2, c, dr, a->cfg.verbose, a->records++);
         if (!n)
                 fail(a, ERR_RECORD);
-        a->oused += n;
+        a->ob.used += n;
         for (int i = 0; n && w->finding && i < dr->n; i++) {
                 n = w->finding(out_room(a), RS_JSON_RECORD_MAX + 2, c, &dr->f[i]);
                 if (!n)
                         fail(a, ERR_RECORD);
-                a->oused += n;
+                a->ob.used += n;
         }
         if (a->cfg.flush_each) {
                 out_flush(a);
@@ -154,8 +124,8 @@ static int spooled_records(void *ctx, FILE *out, const char *sep)
 static void apply(struct analysis *a, const struct segment *seg)
 {
         a->sm_now = seg->ts;
-        /* the packet clock drives expiry, at most once a second */
-        if (!a->any || seg->ts - a->swept >= 1000000000) {
+        /* the packet clock drives expiry, at most once per RS_SWEEP_NS */
+        if (!a->any || seg->ts - a->swept >= RS_SWEEP_NS) {
                 tcpsm_expire(&a->sm, seg->ts);
                 a->swept = seg->ts;
         }
@@ -220,7 +190,7 @@ struct analysis *analysis_create(const struct rs_config *cfg, FILE *out)
                 return NULL;
         a->cfg = *cfg;
         a->out = out;
-        if (!cfg->writer->ordered && !(a->obuf = malloc(RS_WRITE_BUFFER))) {
+        if (!cfg->writer->ordered && outbuf_init(&a->ob, out) < 0) {
                 free(a);
                 return NULL;
         }
@@ -252,8 +222,6 @@ void analysis_packet(struct analysis *a, struct input *in, int64_t ts, const uin
         if (dr != DEC_TCP)
                 return;
         in->tcp_packets++;
-        /* here rather than in the table: the reading thread has time to spare */
-        seg->tuple_hash = (uint32_t)conn_tuple_hash(&seg->src, &seg->dst);
         if (a->cfg.shard_n && seg->tuple_hash % a->cfg.shard_n != a->cfg.shard_i) {
                 a->skipped_shard++;
                 return;
@@ -271,7 +239,7 @@ void analysis_packet(struct analysis *a, struct input *in, int64_t ts, const uin
 
 void analysis_tick(struct analysis *a, int64_t now)
 {
-        if (now - a->swept >= 1000000000 && now > a->now) {
+        if (now - a->swept >= RS_SWEEP_NS && now > a->now) {
                 tcpsm_expire(&a->sm, now);
                 a->swept = now;
         }
@@ -314,7 +282,7 @@ int analysis_end(struct analysis *a, const struct capture *cap)
         a->ho = NULL;
         a->sm_now = a->now;
         tcpsm_flush(&a->sm);
-        if (a->obuf)
+        if (a->ob.buf)
                 out_flush(a);
         rep.flags_only = tcpsm_flags_only(&a->sm);
         rep.evicted = tcpsm_evicted(&a->sm);
@@ -359,6 +327,6 @@ void analysis_destroy(struct analysis *a)
         tcpsm_free(&a->sm);
         spool_destroy(a->spool);
         summary_free(&a->sum);
-        free(a->obuf);
+        outbuf_free(&a->ob);
         free(a);
 }

@@ -85,35 +85,6 @@ static struct addr6 *aat(const struct conn_table *t, uint32_t i)
         return pool_at(&t->addrs, i, sizeof(struct addr6));
 }
 
-/* ---- hashing: the same from both directions ---- */
-
-static uint64_t fmix64(uint64_t h)              /* MurmurHash3's finalizer */
-{
-        h ^= h >> 33;
-        h *= 0xff51afd7ed558ccdULL;
-        h ^= h >> 33;
-        h *= 0xc4ceb9fe1a85ec53ULL;
-        return h ^ (h >> 33);
-}
-
-static uint64_t ep_hash(const struct endpoint *e)
-{
-        uint64_t w[2];
-
-        memcpy(w, e->addr, 16);
-        return w[0] * 0x9e3779b97f4a7c15ULL + w[1] * 0xc2b2ae3d27d4eb4fULL +
-               (uint64_t)e->port * 0x165667b19e3779f9ULL;
-}
-
-/* Each endpoint's words multiplied and added, the two combined in order
- * of those values (no comparison of addresses), then mixed once. */
-uint64_t conn_tuple_hash(const struct endpoint *a, const struct endpoint *b)
-{
-        uint64_t x = ep_hash(a), y = ep_hash(b), lo = x < y ? x : y, hi = x < y ? y : x;
-
-        return fmix64(lo * 0xff51afd7ed558ccdULL + hi);
-}
-
 /* ---- pools ---- */
 
 /* A free slot's index (its contents undefined), 0 when out of memory. */
@@ -263,7 +234,7 @@ static uint32_t rec_hash(const struct conn_table *t, const struct crec *c)
 
         crec_endpoint(t, c, CLIENT, &a);
         crec_endpoint(t, c, SERVER, &b);
-        return (uint32_t)conn_tuple_hash(&a, &b);
+        return (uint32_t)decode_tuple_hash(&a, &b);
 }
 
 /* ---- activity lists ---- */
@@ -375,14 +346,9 @@ static int side_is(const struct conn_table *t, const struct crec *c, int side,
 }
 
 /* seg's tuple hash, computed here unless the reading thread did */
-static uint32_t seg_tuple_hash(const struct segment *seg)
-{
-        return seg->tuple_hash ? seg->tuple_hash : (uint32_t)conn_tuple_hash(&seg->src, &seg->dst);
-}
-
 struct crec *conn_table_find(struct conn_table *t, const struct segment *seg, int *dir)
 {
-        uint32_t h = seg_tuple_hash(seg);
+        uint32_t h = seg->tuple_hash;
 
         for (uint32_t i = t->buckets[h & (t->nbuckets - 1)]; i; i = at(t, i)->hnext) {
                 struct crec *c = at(t, i);
@@ -403,7 +369,7 @@ struct crec *conn_table_find(struct conn_table *t, const struct segment *seg, in
 
 void conn_table_prefetch(const struct conn_table *t, const struct segment *seg, int stage)
 {
-        const uint32_t *b = &t->buckets[seg_tuple_hash(seg) & (t->nbuckets - 1)];
+        const uint32_t *b = &t->buckets[seg->tuple_hash & (t->nbuckets - 1)];
 
         if (stage == 0) {
                 __builtin_prefetch(b);
@@ -473,7 +439,7 @@ struct crec *conn_table_insert(struct conn_table *t, const struct segment *seg)
         c->first = seg->ts;
         c->t[T_LAST] = c->t[T_END] = 1;
         c->s[CLIENT].wscale = c->s[SERVER].wscale = 0xff;
-        head = &t->buckets[seg_tuple_hash(seg) & (t->nbuckets - 1)];
+        head = &t->buckets[seg->tuple_hash & (t->nbuckets - 1)];
         c->hnext = *head;
         *head = i;
         c->lclass = CC_HALFOPEN;

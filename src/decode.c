@@ -272,7 +272,7 @@ static enum dec_result dec_tcp(struct frame f, uint32_t iplen, struct segment *s
          * they were captured */
         ip = (struct frame){ f.ip, (uint32_t)(f.p - f.ip), 0, 0, NULL };
         seg->hash = (uint32_t)seg_hash(ip, f, opt, seg);
-        seg->tuple_hash = 0;
+        seg->tuple_hash = (uint32_t)decode_tuple_hash(&seg->src, &seg->dst);
         return DEC_TCP;
 }
 
@@ -890,6 +890,35 @@ const char *decode_link_name(int dlt)
 {
         const struct link_decoder *d = link_lookup(dlt);
         return d ? d->name : "unknown";
+}
+
+/* ---- hashing: the same from both directions ---- */
+
+static uint64_t fmix64(uint64_t h)              /* MurmurHash3's finalizer */
+{
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdULL;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53ULL;
+        return h ^ (h >> 33);
+}
+
+static uint64_t ep_hash(const struct endpoint *e)
+{
+        uint64_t w[2];
+
+        memcpy(w, e->addr, 16);
+        return w[0] * 0x9e3779b97f4a7c15ULL + w[1] * 0xc2b2ae3d27d4eb4fULL +
+               (uint64_t)e->port * 0x165667b19e3779f9ULL;
+}
+
+/* Each endpoint's words multiplied and added, the two combined in order
+ * of those values (no comparison of addresses), then mixed once. */
+uint64_t decode_tuple_hash(const struct endpoint *a, const struct endpoint *b)
+{
+        uint64_t x = ep_hash(a), y = ep_hash(b), lo = x < y ? x : y, hi = x < y ? y : x;
+
+        return fmix64(lo * 0xff51afd7ed558ccdULL + hi);
 }
 
 enum dec_result decode_frame(int dlt, const uint8_t *p, uint32_t caplen,

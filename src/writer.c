@@ -1,8 +1,51 @@
 /* writer.c - the table of output formats (writer.h): text (report_text.c),
  * JSON and JSON Lines (report_json.c). */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "writer.h"
+
+_Static_assert(RS_WRITE_BUFFER > RS_JSON_RECORD_MAX + 2, "a record fits the records buffer");
+
+int outbuf_init(struct outbuf *b, FILE *out)
+{
+        b->out = out;
+        b->used = 0;
+        return (b->buf = malloc(RS_WRITE_BUFFER)) ? 0 : -1;
+}
+
+int outbuf_flush(struct outbuf *b)
+{
+        const char *p = b->buf;
+        size_t n = b->used;
+        int fd = fileno(b->out);
+
+        b->used = 0;
+        if (!n)
+                return 0;
+        if (fd < 0)                     /* a stream without a descriptor */
+                return fwrite(p, 1, n, b->out) == n ? 0 : -1;
+        if (fflush(b->out) != 0)
+                return -1;
+        while (n) {
+                ssize_t w = write(fd, p, n);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        return -1;
+                p += w;
+                n -= (size_t)w;
+        }
+        return 0;
+}
+
+void outbuf_free(struct outbuf *b)
+{
+        free(b->buf);
+        b->buf = NULL;
+}
 
 /* ---- text: a table row per connection, after the report's head ---- */
 
