@@ -18,7 +18,8 @@ CHECK_LIBS   = $(shell $(PKG_CONFIG) --libs check)
 
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-MODULES = capture decode conn record tcpsm detect cluster summary spool handover analysis report_common report_text report_json writer metrics
+# Every src/*.c but main.c is a module (a new one needs no line here).
+MODULES = $(filter-out main,$(basename $(notdir $(wildcard src/*.c))))
 OBJ     = $(MODULES:%=build/%.o)
 SAN_OBJ = $(MODULES:%=build/san/%.o)
 GEN_OBJ = $(MODULES:%=build/general/%.o)

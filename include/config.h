@@ -4,6 +4,8 @@
 #ifndef RS_CONFIG_H
 #define RS_CONFIG_H
 
+#include <stdint.h>
+
 /* ---- things you may reasonably want to change ---- */
 
 #ifndef RS_IDLE_TIMEOUT_S
@@ -148,5 +150,14 @@
                                          this many segments ahead, and for its
                                          record half as many ahead */
 #endif
+
+/* The connection table's limits at run time: the values above, or what
+ * the flags set (main.c); read by the table, through the state machine. */
+struct conn_limits {
+        int64_t idle_ns;        /* established connections, RS_IDLE_TIMEOUT_S */
+        int64_t halfopen_ns;    /* handshake not completed, RS_HALFOPEN_TIMEOUT_S */
+        int64_t linger_ns;      /* over (RST, or FIN from both), RS_CLOSE_LINGER_S */
+        uint32_t max_conns;     /* RS_MAX_CONNS */
+};
 
 #endif /* RS_CONFIG_H */

@@ -58,6 +58,9 @@ struct det_result {
 void detect_conn(const struct conn *c, const struct det_opts *o, struct det_result *r);
 
 const char *detect_kind_name(enum finding_kind k);
+/* A finding's measure (a or b, by kind; the summary's histogram of the
+ * kind), NAN when none. */
+double detect_kind_value(const struct finding *f);
 const char *detect_schedule_name(enum syn_schedule s);
 
 /* Give-up bounds of an unanswered attempt with SYNs at offsets off[0..n-1]

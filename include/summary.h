@@ -90,7 +90,7 @@ struct summary {
         uint64_t closes[CLOSE_N];       /* per enum close_kind */
         uint64_t kind_conns[DET_NKINDS]; /* connections with >= 1 finding of the kind */
         uint64_t kind_inferred[DET_NKINDS]; /* of which only inferred */
-        struct hist kind_h[DET_NKINDS]; /* each kind's measure (see summary_kind_value) */
+        struct hist kind_h[DET_NKINDS]; /* each kind's measure (see detect_kind_value) */
         struct example kind_ex[DET_NKINDS][SUM_EXAMPLES];
         struct hist h[2][2][2];         /* all servers */
         struct giveup gu;
@@ -110,8 +110,6 @@ void summary_add(struct summary *s, const struct conn *c, const struct det_resul
 int summary_finish(struct summary *s);
 void summary_free(struct summary *s);
 
-/* The value a finding kind is histogrammed by, NAN when none. */
-double summary_kind_value(const struct finding *f);
 /* Percentile-style summary and shown bins of a histogram. */
 void summary_hist_dist(const struct hist *h, struct sum_dist *d);
 

@@ -13,13 +13,6 @@
 #include "decode.h"
 #include "record.h"
 
-struct conn_limits {
-        int64_t idle_ns;        /* established connections, RS_IDLE_TIMEOUT_S */
-        int64_t halfopen_ns;    /* handshake not completed, RS_HALFOPEN_TIMEOUT_S */
-        int64_t linger_ns;      /* over (RST, or FIN from both), RS_CLOSE_LINGER_S */
-        uint32_t max_conns;     /* RS_MAX_CONNS */
-};
-
 struct tcpsm_stats {
         uint64_t segments;      /* segments applied */
         uint64_t duplicates;    /* capture duplicates dropped */

@@ -16,7 +16,6 @@
 #include "config.h"
 #include "decode.h"
 #include "record.h"
-#include "tcpsm.h"                  /* struct conn_limits */
 
 /* ---- the table's record: compact, for millions at once ----
  *

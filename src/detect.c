@@ -26,6 +26,23 @@ const char *detect_kind_name(enum finding_kind k)
         return (unsigned)k < DET_NKINDS && kind_names[k] ? kind_names[k] : "unknown";
 }
 
+double detect_kind_value(const struct finding *f)
+{
+        switch ((enum finding_kind)f->kind) {
+        case DET_CONNECT_TIMEOUT:
+        case DET_DATA_AFTER_PEER_RST:
+                return f->b;
+        case DET_DATA_AFTER_PEER_FIN:
+        case DET_REQUEST_RESET:
+        case DET_IDLE_CLOSE:
+                return f->a;
+        case DET_REFUSED:
+        case DET_NKINDS:
+                break;
+        }
+        return NAN;
+}
+
 const char *detect_schedule_name(enum syn_schedule s)
 {
         switch (s) {

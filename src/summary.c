@@ -8,23 +8,6 @@
 
 #include "summary.h"
 
-double summary_kind_value(const struct finding *f)
-{
-        switch ((enum finding_kind)f->kind) {
-        case DET_CONNECT_TIMEOUT:
-        case DET_DATA_AFTER_PEER_RST:
-                return f->b;
-        case DET_DATA_AFTER_PEER_FIN:
-        case DET_REQUEST_RESET:
-        case DET_IDLE_CLOSE:
-                return f->a;
-        case DET_REFUSED:
-        case DET_NKINDS:
-                break;
-        }
-        return NAN;
-}
-
 void summary_init(struct summary *s, const struct summary_opts *o)
 {
         memset(s, 0, sizeof *s);
@@ -192,7 +175,7 @@ static void count_kinds(struct summary *s, const struct conn *c, const struct de
 
         for (int j = 0; j < d->n; j++) {
                 const struct finding *f = &d->f[j];
-                double v = summary_kind_value(f);
+                double v = detect_kind_value(f);
                 if (!seen[f->kind] && !isnan(v) && hist_add(&s->kind_h[f->kind], v, c, 0) < 0)
                         s->oom = 1;
                 seen[f->kind] = 1;
