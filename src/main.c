@@ -323,9 +323,7 @@ static const struct opt opts_table[] = {
           STR(RS_CLUSTER_MIN_COUNT) ")", set_cluster_min },
         { "fail-on", 0, "KIND[,KIND]", NULL, "exit 5 when any connection has one of these findings",
           set_fail_on },
-        { "max", 0, "KIND=N", NULL, "exit 5 when more than N connections have KIND\n"
-          "(kinds: refused connect_timeout data_after_peer_fin\n"
-          "data_after_peer_rst request_reset idle_close)", set_max },
+        { "max", 0, "KIND=N", NULL, "exit 5 when more than N connections have KIND", set_max },
         { "idle-timeout", 0, "S", "Tracking:", "expire established connections idle S seconds (default "
           STR(RS_IDLE_TIMEOUT_S) ")", set_idle },
         { "halfopen-timeout", 0, "S", NULL, "expire unfinished handshakes after S seconds (default "
@@ -346,6 +344,21 @@ static const struct opt opts_table[] = {
 
 #define NOPTS (sizeof opts_table / sizeof opts_table[0])
 #define HELP_COL 26                     /* where the help texts start */
+
+/* "(kinds: ...)" under an option's text, wrapped at 80 columns. */
+static void help_kinds(FILE *out)
+{
+        int col = HELP_COL + fprintf(out, "%*s(kinds:", HELP_COL, "") - HELP_COL;
+
+        for (int k = 0; k < DET_NKINDS; k++) {
+                const char *name = detect_kind_name((enum finding_kind)k);
+                int w = (int)strlen(name) + 1 + (k == DET_NKINDS - 1);
+                if (col + w > 80)
+                        col = HELP_COL + fprintf(out, "\n%*s", HELP_COL, "") - 1 - HELP_COL;
+                col += fprintf(out, "%s%s", col > HELP_COL ? " " : "", name);
+        }
+        fputs(")\n", out);
+}
 
 static void usage(FILE *out)
 {
@@ -371,10 +384,13 @@ static void usage(FILE *out)
                 fprintf(out, "%-*s", HELP_COL - 1, left);
                 for (const char *h = op->help; *h;) {
                         size_t len = strcspn(h, "\n");
-                        fprintf(out, h == op->help ? " %.*s\n" : "%*s%.*s\n", h == op->help ? (int)len : HELP_COL,
-                                h == op->help ? h : "", (int)len, h);
+                        if (h != op->help)
+                                fprintf(out, "%*s", HELP_COL - 1, "");
+                        fprintf(out, " %.*s\n", (int)len, h);
                         h += len + (h[len] == '\n');
                 }
+                if (op->set == set_max)         /* the kinds, from their table */
+                        help_kinds(out);
         }
         fputs("\nExit codes: 0 ok; 1 internal error; 2 usage error; 3 input cannot be read\n"
               "(missing, not a capture, unsupported link type) or, live, the capture cannot\n"
