@@ -23,6 +23,7 @@
 struct example {                /* enough to name a connection in a report */
         uint64_t id;
         int64_t first;          /* ns */
+        int64_t at;             /* the event shown: the finding, close or give-up, ns */
         struct endpoint cli, srv;
         uint8_t family;
         uint8_t used;
@@ -89,9 +90,17 @@ struct summary {
         uint64_t states[ZS_N];          /* per enum zeek_state */
         uint64_t closes[CLOSE_N];       /* per enum close_kind */
         uint64_t kind_conns[DET_NKINDS]; /* connections with >= 1 finding of the kind */
-        uint64_t kind_inferred[DET_NKINDS]; /* of which only inferred */
+        /* Ranked: the connections whose problem the kind is.  A race is one
+         * problem: its connection is not ranked again under request_reset
+         * (after a data_after_peer_fin) or idle_close (after any race).
+         * The statistics below are of the ranked connections. */
+        uint64_t kind_ranked[DET_NKINDS];
+        uint64_t kind_inferred[DET_NKINDS]; /* ranked, only inferred */
         struct hist kind_h[DET_NKINDS]; /* each kind's measure (see detect_kind_value) */
         struct example kind_ex[DET_NKINDS][SUM_EXAMPLES];
+        struct endpoint kind_srv[DET_NKINDS];   /* the server of the ranked connections, */
+        uint8_t kind_srv_family[DET_NKINDS];
+        uint8_t kind_srv_many[DET_NKINDS];      /*   unless they are on several */
         struct hist h[2][2][2];         /* all servers */
         struct giveup gu;
         struct sum_server *servers;     /* the first max_servers endpoints */
@@ -99,6 +108,8 @@ struct summary {
         uint64_t other_server_conns;    /* connections to endpoints beyond those */
         int oom;                        /* some statistics are missing */
         /* filled by summary_finish */
+        int kind_server[DET_NKINDS];    /* index into servers of kind_srv, -1 = several or
+                                           not among them */
         struct sum_dist *dists;
         size_t ndists;
         struct sum_cluster *clusters;   /* largest first */

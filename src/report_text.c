@@ -195,13 +195,17 @@ static void text_histogram(FILE *out, const struct hist *h, const char *label)
         }
 }
 
-/* The cluster that best explains a kind, or NULL. */
+/* The cluster that best explains a kind: one of the server its ranked
+ * connections are on (none when they are on several), of the closes the
+ * kind comes from; NULL when there is none. */
 static const struct sum_cluster *kind_cluster(const struct summary *s, enum finding_kind k)
 {
-        for (int pass = 0; pass < 2; pass++)
+        int server = s->kind_server[k];
+
+        for (int pass = 0; server >= 0 && pass < 2; pass++)
                 for (size_t i = 0; i < s->nclusters; i++) {
                         const struct sum_cluster *c = &s->clusters[i];
-                        if (c->server >= 0)
+                        if (c->server != server)
                                 continue;
                         switch (k) {
                         case DET_CONNECT_TIMEOUT:
@@ -209,8 +213,12 @@ static const struct sum_cluster *kind_cluster(const struct summary *s, enum find
                                         return c;
                                 break;
                         case DET_DATA_AFTER_PEER_FIN:
-                        case DET_REQUEST_RESET:
                                 if (c->side == SERVER && c->measure ==
+                                    (pass ? M_SYN_TO_CLOSE : M_IDLE_BEFORE_CLOSE))
+                                        return c;
+                                break;
+                        case DET_REQUEST_RESET:         /* requests unread at a RST timer */
+                                if (c->side == SERVER && c->how == HOW_RST && c->measure ==
                                     (pass ? M_SYN_TO_CLOSE : M_IDLE_BEFORE_CLOSE))
                                         return c;
                                 break;
@@ -265,7 +273,8 @@ static void text_example(FILE *out, const struct report *r, const struct example
 
         report_endpoint(e->family, &e->cli, cb, sizeof cb);
         report_endpoint(e->family, &e->srv, sb, sizeof sb);
-        fprintf(out, "    e.g. #%" PRIu64 " %s > %s at %s\n", e->id, cb, sb, report_time(e->first, 0, tb, sizeof tb));
+        fprintf(out, "    e.g. #%" PRIu64 " %s > %s at %s\n", e->id, cb, sb,
+                report_time(e->at ? e->at : e->first, 0, tb, sizeof tb));
         if (!filter)
                 return;
         report_ip(e->family, &e->cli, a, sizeof a);
@@ -304,18 +313,21 @@ static void text_examples(FILE *out, const struct report *r, const struct exampl
 static int by_kind_count(const void *x, const void *y, const struct summary *s)
 {
         int a = *(const int *)x, b = *(const int *)y;
-        if (s->kind_conns[a] != s->kind_conns[b])
-                return s->kind_conns[a] > s->kind_conns[b] ? -1 : 1;
+        if (s->kind_ranked[a] != s->kind_ranked[b])
+                return s->kind_ranked[a] > s->kind_ranked[b] ? -1 : 1;
         return a - b;
 }
 
+/* The findings, each connection under its problem (summary.h: ranked);
+ * idle closes, the normal end of pooled connections, only with -v. */
 static void text_findings(FILE *out, const struct report *r)
 {
         const struct summary *sum = r->sum;
         int order[DET_NKINDS], nk = 0;
+        uint64_t idle = sum->kind_ranked[DET_IDLE_CLOSE];
 
         for (int k = 0; k < DET_NKINDS; k++)
-                if (sum->kind_conns[k])
+                if (sum->kind_ranked[k] && (k != DET_IDLE_CLOSE || r->verbose))
                         order[nk++] = k;
         for (int i = 1; i < nk; i++)            /* insertion sort: six kinds */
                 for (int j = i; j > 0 && by_kind_count(&order[j], &order[j - 1], sum) < 0; j--) {
@@ -330,8 +342,8 @@ static void text_findings(FILE *out, const struct report *r)
                 const struct sum_cluster *cl = kind_cluster(sum, k);
 
                 fprintf(out, "\n  %s: %" PRIu64 " of %" PRIu64 " connections (%.1f%%)", detect_kind_name(k),
-                        sum->kind_conns[k], sum->nconns,
-                        100.0 * (double)sum->kind_conns[k] / (double)sum->nconns);
+                        sum->kind_ranked[k], sum->nconns,
+                        100.0 * (double)sum->kind_ranked[k] / (double)sum->nconns);
                 if (sum->kind_inferred[k])
                         fprintf(out, ", %" PRIu64 " inferred from sequence numbers", sum->kind_inferred[k]);
                 fprintf(out, "\n    %s\n", kt->what);
@@ -342,8 +354,11 @@ static void text_findings(FILE *out, const struct report *r)
                 else
                         fprintf(out, "    remedy: %s\n", kt->remedy);
                 text_examples(out, r, sum->kind_ex[k],
-                              sum->kind_conns[k] < SUM_EXAMPLES ? sum->kind_conns[k] : SUM_EXAMPLES, 1);
+                              sum->kind_ranked[k] < SUM_EXAMPLES ? sum->kind_ranked[k] : SUM_EXAMPLES, 1);
         }
+        if (idle && !r->verbose)
+                fprintf(out, "\n  (and %" PRIu64 " idle close%s without a race: -v shows them)\n", idle,
+                        idle == 1 ? "" : "s");
 }
 
 static void text_clusters(FILE *out, const struct report *r)

@@ -14,10 +14,11 @@ void summary_init(struct summary *s, const struct summary_opts *o)
         s->o = *o;
 }
 
-static void example_set(struct example *e, const struct conn *c)
+static void example_set(struct example *e, const struct conn *c, int64_t at)
 {
         e->id = c->id;
         e->first = c->first;
+        e->at = at;
         e->cli = c->cli;
         e->srv = c->srv;
         e->family = c->family;
@@ -49,7 +50,7 @@ static int hist_add(struct hist *h, double v, const struct conn *c, int with_exa
         if (h->n < HIST_EXACT)
                 h->exact[h->n] = v;
         if (h->ex && h->cnt[b] < SUM_EXAMPLES)  /* the first few of each bin */
-                example_set(&h->ex[b * SUM_EXAMPLES + h->cnt[b]], c);
+                example_set(&h->ex[b * SUM_EXAMPLES + h->cnt[b]], c, c->close_at);
         h->n++;
         h->cnt[b]++;
         h->sum[b] += v;
@@ -125,7 +126,7 @@ void summary_hist_dist(const struct hist *h, struct sum_dist *d)
 
 /* ---- give-up intervals ---- */
 
-static int giveup_add(struct giveup *g, double lo, double hi, const struct conn *c)
+static int giveup_add(struct giveup *g, double lo, double hi, const struct conn *c, int64_t at)
 {
         uint16_t bl = (uint16_t)cluster_bin_of(lo), bh = (uint16_t)cluster_bin_of(hi);
 
@@ -148,7 +149,7 @@ static int giveup_add(struct giveup *g, double lo, double hi, const struct conn 
         g->cell[g->n].lo = bl;
         g->cell[g->n].hi = bh;
         g->cell[g->n].count = 1;
-        example_set(&g->cell[g->n].ex, c);
+        example_set(&g->cell[g->n].ex, c, at);
         g->n++;
         return 0;
 }
@@ -169,24 +170,53 @@ static struct sum_server *server_of(struct summary *s, const struct conn *c)
         return &s->servers[s->nservers++];
 }
 
+/* Is kind k this connection's problem, given the kinds it has (seen)?  A
+ * race is one problem, counted as the race. */
+static int ranked(const int *seen, int k)
+{
+        int race = seen[DET_DATA_AFTER_PEER_FIN] || seen[DET_REQUEST_RESET] ||
+                   seen[DET_DATA_AFTER_PEER_RST];
+
+        if (!seen[k])
+                return 0;
+        if (k == DET_IDLE_CLOSE)
+                return !race;
+        if (k == DET_REQUEST_RESET)
+                return !seen[DET_DATA_AFTER_PEER_FIN];
+        return 1;
+}
+
 static void count_kinds(struct summary *s, const struct conn *c, const struct det_result *d)
 {
         int seen[DET_NKINDS] = { 0 }, direct[DET_NKINDS] = { 0 };
+        const struct finding *first[DET_NKINDS] = { 0 };
 
         for (int j = 0; j < d->n; j++) {
                 const struct finding *f = &d->f[j];
-                double v = detect_kind_value(f);
-                if (!seen[f->kind] && !isnan(v) && hist_add(&s->kind_h[f->kind], v, c, 0) < 0)
-                        s->oom = 1;
+                if (!first[f->kind])
+                        first[f->kind] = f;
                 seen[f->kind] = 1;
                 direct[f->kind] |= !f->inferred;
         }
         for (int k = 0; k < DET_NKINDS; k++) {
+                double v;
                 if (!seen[k])
                         continue;
-                if (s->kind_conns[k] < SUM_EXAMPLES)
-                        example_set(&s->kind_ex[k][s->kind_conns[k]], c);
                 s->kind_conns[k]++;
+                if (!ranked(seen, k))
+                        continue;
+                v = detect_kind_value(first[k]);
+                if (!isnan(v) && hist_add(&s->kind_h[k], v, c, 0) < 0)
+                        s->oom = 1;
+                if (s->kind_ranked[k] < SUM_EXAMPLES)
+                        example_set(&s->kind_ex[k][s->kind_ranked[k]], c, first[k]->at);
+                if (!s->kind_ranked[k]) {
+                        s->kind_srv[k] = c->srv;
+                        s->kind_srv_family[k] = c->family;
+                } else if (s->kind_srv_family[k] != c->family || !endpoint_eq(&s->kind_srv[k], &c->srv)) {
+                        s->kind_srv_many[k] = 1;
+                }
+                s->kind_ranked[k]++;
                 s->kind_inferred[k] += !direct[k];
         }
 }
@@ -215,8 +245,8 @@ void summary_add(struct summary *s, const struct conn *c, const struct det_resul
         }
         for (int j = 0; j < d->n; j++)
                 if (d->f[j].kind == DET_CONNECT_TIMEOUT && !isnan(d->f[j].b))
-                        if (giveup_add(&s->gu, d->f[j].a, d->f[j].b, c) < 0 ||
-                            (sv && giveup_add(&sv->gu, d->f[j].a, d->f[j].b, c) < 0))
+                        if (giveup_add(&s->gu, d->f[j].a, d->f[j].b, c, d->f[j].at) < 0 ||
+                            (sv && giveup_add(&sv->gu, d->f[j].a, d->f[j].b, c, d->f[j].at) < 0))
                                 s->oom = 1;
 }
 
@@ -342,8 +372,9 @@ out:
         return rc;
 }
 
-/* A server's cluster that is the all-servers cluster again (the same
- * values: every one came from that server) says nothing new. */
+/* An all-servers cluster that is a server's cluster again (the same
+ * values: every one came from that server) is that server's: the server's
+ * copy is kept, so the cluster names its server. */
 static void drop_repeats(struct summary *s)
 {
         size_t k = 0;
@@ -351,9 +382,9 @@ static void drop_repeats(struct summary *s)
         for (size_t i = 0; i < s->nclusters; i++) {
                 const struct sum_cluster *c = &s->clusters[i];
                 int dup = 0;
-                for (size_t j = 0; c->server >= 0 && j < s->nclusters && !dup; j++) {
+                for (size_t j = 0; c->server < 0 && j < s->nclusters && !dup; j++) {
                         const struct sum_cluster *g = &s->clusters[j];
-                        dup = g->server < 0 && g->measure == c->measure && g->side == c->side &&
+                        dup = g->server >= 0 && g->measure == c->measure && g->side == c->side &&
                               g->how == c->how && g->pk.count == c->pk.count &&
                               fabs(g->pk.center - c->pk.center) < 1e-9;
                 }
@@ -361,6 +392,18 @@ static void drop_repeats(struct summary *s)
                         s->clusters[k++] = *c;
         }
         s->nclusters = k;
+}
+
+/* Each kind's server, as an index into the (sorted) servers. */
+static void kind_servers(struct summary *s)
+{
+        for (int k = 0; k < DET_NKINDS; k++) {
+                s->kind_server[k] = -1;
+                for (size_t i = 0; s->kind_ranked[k] && !s->kind_srv_many[k] && i < s->nservers; i++)
+                        if (s->servers[i].family == s->kind_srv_family[k] &&
+                            endpoint_eq(&s->servers[i].ep, &s->kind_srv[k]))
+                                s->kind_server[k] = (int)i;
+        }
 }
 
 static int by_count(const void *x, const void *y)
@@ -399,7 +442,11 @@ int summary_finish(struct summary *s)
                 if (giveup_group(s, &ccap, server < 0 ? &s->gu : &s->servers[server].gu, server) < 0)
                         return -1;
         }
+        if (!multi && s->nservers == 1)        /* every cluster is the one server's */
+                for (size_t i = 0; i < s->nclusters; i++)
+                        s->clusters[i].server = 0;
         drop_repeats(s);
+        kind_servers(s);
         if (s->nclusters)
                 qsort(s->clusters, s->nclusters, sizeof *s->clusters, by_count);
         return 0;

@@ -1,5 +1,8 @@
 /* check_detect.c - unit tests of the cluster finder, the SYN schedule
- * matcher and the known-defaults table (src/cluster.c, src/detect.c). */
+ * matcher and the known-defaults table (src/cluster.c, src/detect.c), and
+ * what the summary makes of findings (src/summary.c): each connection
+ * ranked under its problem, clusters and causes attributed to their
+ * server. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -7,6 +10,7 @@
 
 #include "cluster.h"
 #include "detect.h"
+#include "summary.h"
 
 #define HB 1400
 
@@ -221,11 +225,137 @@ START_TEST(summary_percentiles_nearest_rank)
 }
 END_TEST
 
+/* ---- the summary ---- */
+
+#define SEC 1000000000LL
+
+/* A finished connection to 10.0.0.2:port, closed by the server with FIN
+ * at t s after the SYN, idle idle s before it. */
+static struct conn sconn(uint64_t id, uint16_t port, double t)
+{
+        struct conn c;
+
+        memset(&c, 0, sizeof c);
+        c.id = id;
+        c.family = 4;
+        c.cli.addr[0] = 10, c.cli.addr[3] = 1;
+        c.srv.addr[0] = 10, c.srv.addr[3] = 2;
+        c.cli.port = (uint16_t)(40000 + id);
+        c.srv.port = port;
+        c.first = c.syn_ts = 1000 * SEC + (int64_t)id * SEC;
+        c.close = CLOSE_SERVER_FIN;
+        c.close_at = c.syn_ts + (int64_t)(t * 1e9);
+        return c;
+}
+
+static void with(struct det_result *d, enum finding_kind k, int64_t at)
+{
+        d->f[d->n].kind = (uint8_t)k;
+        d->f[d->n].at = at;
+        d->f[d->n].a = d->f[d->n].b = NAN;
+        d->n++;
+}
+
+static void sum_init(struct summary *s)
+{
+        struct summary_opts o = { .min_count = 3, .min_share = 0.2, .min_center = 0.5, .max_servers = 32 };
+
+        summary_init(s, &o);
+}
+
+/* A race is one problem: counted under the race, not again as the reset
+ * that answered the late request or the idle close before it. */
+START_TEST(summary_ranks_each_connection_once)
+{
+        struct summary s;
+        struct det_result d;
+        struct conn c;
+
+        sum_init(&s);
+        c = sconn(1, 80, 6);                    /* reuse race: all three */
+        memset(&d, 0, sizeof d);
+        with(&d, DET_DATA_AFTER_PEER_FIN, c.close_at + 1000);
+        with(&d, DET_REQUEST_RESET, c.close_at + 2000);
+        with(&d, DET_IDLE_CLOSE, c.close_at);
+        summary_add(&s, &c, &d);
+        c = sconn(2, 80, 6);                    /* request unread at the idle close */
+        memset(&d, 0, sizeof d);
+        with(&d, DET_REQUEST_RESET, c.close_at);
+        with(&d, DET_IDLE_CLOSE, c.close_at);
+        summary_add(&s, &c, &d);
+        c = sconn(3, 80, 6);                    /* a clean idle close */
+        memset(&d, 0, sizeof d);
+        with(&d, DET_IDLE_CLOSE, c.close_at);
+        summary_add(&s, &c, &d);
+        ck_assert_int_eq(summary_finish(&s), 0);
+        ck_assert_uint_eq(s.kind_conns[DET_DATA_AFTER_PEER_FIN], 1);
+        ck_assert_uint_eq(s.kind_conns[DET_REQUEST_RESET], 2);
+        ck_assert_uint_eq(s.kind_conns[DET_IDLE_CLOSE], 3);
+        ck_assert_uint_eq(s.kind_ranked[DET_DATA_AFTER_PEER_FIN], 1);
+        ck_assert_uint_eq(s.kind_ranked[DET_REQUEST_RESET], 1);
+        ck_assert_uint_eq(s.kind_ranked[DET_IDLE_CLOSE], 1);
+        ck_assert_uint_eq(s.kind_ex[DET_REQUEST_RESET][0].id, 2);
+        ck_assert_uint_eq(s.kind_ex[DET_IDLE_CLOSE][0].id, 3);
+        /* examples are at the event, not the SYN */
+        ck_assert_int_eq(s.kind_ex[DET_DATA_AFTER_PEER_FIN][0].at, sconn(1, 80, 6).close_at + 1000);
+        summary_free(&s);
+}
+END_TEST
+
+/* A kind's server: the one its ranked connections are on, none when on
+ * several; a cluster of a capture with one server is that server's. */
+START_TEST(summary_attributes_kinds_and_clusters_to_servers)
+{
+        struct summary s;
+        struct det_result d;
+
+        sum_init(&s);
+        for (uint64_t id = 1; id <= 5; id++) {  /* one server, idle closes at 6 s */
+                struct conn c = sconn(id, 80, 6.0 + 0.001 * (double)id);
+                memset(&d, 0, sizeof d);
+                d.idle_before_close = 6.0 + 0.001 * (double)id;
+                d.syn_to_close = NAN;
+                with(&d, DET_DATA_AFTER_PEER_FIN, c.close_at);
+                summary_add(&s, &c, &d);
+        }
+        ck_assert_int_eq(summary_finish(&s), 0);
+        ck_assert_uint_eq(s.nservers, 1);
+        ck_assert_int_eq(s.kind_server[DET_DATA_AFTER_PEER_FIN], 0);
+        ck_assert_uint_ge(s.nclusters, 1);
+        for (size_t i = 0; i < s.nclusters; i++)
+                ck_assert_int_eq(s.clusters[i].server, 0);
+        summary_free(&s);
+
+        sum_init(&s);                           /* two servers: each its own cluster */
+        for (uint64_t id = 1; id <= 10; id++) {
+                int second = id > 5;
+                struct conn c = sconn(id, second ? 81 : 80, second ? 2.0 : 6.0);
+                memset(&d, 0, sizeof d);
+                d.idle_before_close = (second ? 2.0 : 6.0) + 0.001 * (double)id;
+                d.syn_to_close = NAN;
+                with(&d, DET_REFUSED, c.close_at);
+                summary_add(&s, &c, &d);
+        }
+        ck_assert_int_eq(summary_finish(&s), 0);
+        ck_assert_uint_eq(s.nservers, 2);
+        ck_assert_int_eq(s.kind_server[DET_REFUSED], -1);       /* on both */
+        ck_assert_uint_ge(s.nclusters, 2);
+        for (size_t i = 0; i < s.nclusters; i++) {
+                const struct sum_cluster *k = &s.clusters[i];
+                ck_assert_int_ge(k->server, 0);                 /* none left to "all servers" */
+                ck_assert_uint_eq(s.servers[k->server].ep.port,
+                                  k->pk.center > 4 ? 80 : 81);
+        }
+        summary_free(&s);
+}
+END_TEST
+
 static Suite *detect_suite(void)
 {
         Suite *s = suite_create("detect");
         TCase *peaks = tcase_create("peaks"), *giveup = tcase_create("give_up"),
-              *table = tcase_create("known_defaults"), *dist = tcase_create("distributions");
+              *table = tcase_create("known_defaults"), *dist = tcase_create("distributions"),
+              *sum = tcase_create("summary");
 
         tcase_add_test(peaks, one_peak_at_six_seconds);
         tcase_add_test(peaks, two_peaks_found_largest_first);
@@ -239,10 +369,13 @@ static Suite *detect_suite(void)
         tcase_add_test(table, likely_allows_late_timers_not_early_ones);
         tcase_add_test(dist, histogram_edges_one_two_five);
         tcase_add_test(dist, summary_percentiles_nearest_rank);
+        tcase_add_test(sum, summary_ranks_each_connection_once);
+        tcase_add_test(sum, summary_attributes_kinds_and_clusters_to_servers);
         suite_add_tcase(s, peaks);
         suite_add_tcase(s, giveup);
         suite_add_tcase(s, table);
         suite_add_tcase(s, dist);
+        suite_add_tcase(s, sum);
         return s;
 }
 
