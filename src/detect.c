@@ -180,11 +180,37 @@ static int inferred_after_fin(const struct conn *c, int x)
                (!me->fin.ts || me->fin.ts > peer->rst.ts);
 }
 
+/* SYN/FIN/RST-only evidence of a request the server drained after its FIN
+ * (Apache httpd's lingering close: no RST): the client's own FIN or RST,
+ * sent after the server's FIN, has a seq beyond what that FIN acked, so
+ * the client sent bytes after (or across) the server's FIN.  Returns the
+ * time of that FIN or RST, or 0. */
+static int64_t inferred_drained(const struct conn *c)
+{
+        const struct side *cl = &c->s[CLIENT], *sv = &c->s[SERVER];
+        const struct pkt_mark *m = cl->fin.ts && (!cl->rst.ts || cl->fin.ts < cl->rst.ts) ?
+                                   &cl->fin : &cl->rst;     /* the client's first close */
+
+        if (cl->after_peer_fin || !sv->fin.ts || !(sv->fin.flags & TH_ACK) || !m->ts ||
+            m->ts <= sv->fin.ts)
+                return 0;
+        return (int32_t)(m->seq - sv->fin.ack) > 0 ? m->ts : 0;
+}
+
 static void det_races(const struct conn *c, struct det_result *r)
 {
+        int64_t drained = inferred_after_fin(c, CLIENT) ? 0 : inferred_drained(c);
+
         for (int x = CLIENT; x <= SERVER; x++) {
                 const struct side *me = &c->s[x], *peer = &c->s[!x];
                 det_after_fin(c, x, r);
+                if (x == CLIENT && drained) {
+                        int64_t idle_from = latest(peer->fin_mylast, peer->fin_peerlast);
+                        add(r, DET_DATA_AFTER_PEER_FIN, x, drained);
+                        r->f[r->n - 1].inferred = 1;
+                        if (idle_from)
+                                r->f[r->n - 1].a = secs(peer->fin.ts - idle_from);
+                }
                 if (inferred_after_fin(c, x)) {
                         int64_t idle_from = latest(peer->fin_mylast, peer->fin_peerlast);
                         add(r, DET_DATA_AFTER_PEER_FIN, x, peer->rst.ts);

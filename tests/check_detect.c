@@ -350,12 +350,61 @@ START_TEST(summary_attributes_kinds_and_clusters_to_servers)
 }
 END_TEST
 
+/* ---- races inferred from sequence numbers ---- */
+
+/* A SYN/FIN/RST-only view of a connection closed by the server's FIN (seq
+ * 5000, acking the client up to 1000) and then the client's FIN at seq
+ * cfin_seq: the server's lingering close (Apache) drained what the client
+ * sent after the FIN, and sent no RST. */
+static struct conn drained(uint32_t cfin_seq)
+{
+        struct conn c = sconn(1, 80, 5.0);
+
+        c.flags_only = 1;
+        c.handshake = HS_COMPLETE;
+        c.s[SERVER].fin = (struct pkt_mark){ c.close_at, 5000, 1000, TH_ACK };
+        c.s[CLIENT].fin = (struct pkt_mark){ c.close_at + 300000, cfin_seq, 5001, TH_ACK };
+        c.s[SERVER].did_close = c.s[CLIENT].did_close = 1;
+        return c;
+}
+
+START_TEST(drained_race_inferred_from_client_fin_seq)
+{
+        struct det_opts o = { .min_idle_s = 0.5 };
+        struct det_result r;
+        struct conn c = drained(1000 + 120);    /* 120 bytes sent after the server's FIN */
+        int found = 0;
+
+        detect_conn(&c, &o, &r);
+        for (int i = 0; i < r.n; i++)
+                if (r.f[i].kind == DET_DATA_AFTER_PEER_FIN) {
+                        found = 1;
+                        ck_assert_int_eq(r.f[i].by, CLIENT);
+                        ck_assert_uint_eq(r.f[i].inferred, 1);
+                        ck_assert_uint_eq(r.f[i].answered, 0);
+                        ck_assert_int_eq(r.f[i].at, c.s[CLIENT].fin.ts);
+                }
+        ck_assert(found);
+
+        c = drained(1000);                      /* a plain close: nothing after the FIN */
+        detect_conn(&c, &o, &r);
+        for (int i = 0; i < r.n; i++)
+                ck_assert_int_ne(r.f[i].kind, DET_DATA_AFTER_PEER_FIN);
+
+        c = drained(1000 + 120);                /* the client closed first: no race */
+        c.s[CLIENT].fin.ts = c.s[SERVER].fin.ts - 1000;
+        detect_conn(&c, &o, &r);
+        for (int i = 0; i < r.n; i++)
+                ck_assert_int_ne(r.f[i].kind, DET_DATA_AFTER_PEER_FIN);
+}
+END_TEST
+
 static Suite *detect_suite(void)
 {
         Suite *s = suite_create("detect");
         TCase *peaks = tcase_create("peaks"), *giveup = tcase_create("give_up"),
               *table = tcase_create("known_defaults"), *dist = tcase_create("distributions"),
-              *sum = tcase_create("summary");
+              *sum = tcase_create("summary"), *races = tcase_create("races");
 
         tcase_add_test(peaks, one_peak_at_six_seconds);
         tcase_add_test(peaks, two_peaks_found_largest_first);
@@ -371,11 +420,13 @@ static Suite *detect_suite(void)
         tcase_add_test(dist, summary_percentiles_nearest_rank);
         tcase_add_test(sum, summary_ranks_each_connection_once);
         tcase_add_test(sum, summary_attributes_kinds_and_clusters_to_servers);
+        tcase_add_test(races, drained_race_inferred_from_client_fin_seq);
         suite_add_tcase(s, peaks);
         suite_add_tcase(s, giveup);
         suite_add_tcase(s, table);
         suite_add_tcase(s, dist);
         suite_add_tcase(s, sum);
+        suite_add_tcase(s, races);
         return s;
 }
 
