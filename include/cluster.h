@@ -62,6 +62,7 @@ struct known_default {
         const char *what;               /* "Node.js http.Server keepAliveTimeout ..." */
         const char *source;             /* where the default is documented */
         unsigned measures;              /* bit per enum cluster_measure, and who closes */
+        const char *setting;            /* what to change: "Node.js server.keepAliveTimeout" */
 };
 
 /* Known defaults consistent with a cluster between lo and hi seconds (lo =

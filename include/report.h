@@ -11,6 +11,7 @@
 #include "capture.h"
 #include "record.h"
 #include "detect.h"
+#include "diagnose.h"
 #include "summary.h"
 #include "tcpsm.h"
 
@@ -27,6 +28,7 @@ struct report {
         uint32_t shard_i, shard_n;
         int verbose;
         const char *saved_to;           /* live: the -w file, or NULL */
+        const struct diagnosis *diag;   /* per server (NULL or empty: none) */
 };
 
 /* One connection's table row (no newline) into buf; returns its length. */

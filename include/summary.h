@@ -50,7 +50,13 @@ struct sum_server {
         struct endpoint ep;
         uint8_t family;
         uint64_t conns;
+        uint64_t closes[CLOSE_N];       /* per enum close_kind */
+        uint64_t kinds[DET_NKINDS];     /* ranked connections per kind (see kind_ranked) */
+        uint64_t resets_idle;           /* of kinds[DET_REQUEST_RESET]: reset after idle, at
+                                           an idle close (the request was unread) */
         struct hist h[2][2][2];         /* [measure idle/syn][closing side][how fin/rst] */
+        struct hist reuse;              /* idle before each new request on a reused
+                                           connection (summary_reuse), s */
         struct giveup gu;
 };
 
@@ -118,6 +124,9 @@ struct summary {
 
 void summary_init(struct summary *s, const struct summary_opts *o);
 void summary_add(struct summary *s, const struct conn *c, const struct det_result *d);
+/* A new request on a reused connection to srv, idle_s after the server's
+ * last payload (the state machine's on_reuse). */
+void summary_reuse(struct summary *s, int family, const struct endpoint *srv, double idle_s);
 int summary_finish(struct summary *s);
 void summary_free(struct summary *s);
 

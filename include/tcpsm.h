@@ -30,7 +30,11 @@ struct tcpsm {
                                    -1: judge from the segments seen so far */
         struct tcpsm_stats st;
         void (*finish)(struct conn *c, void *ctx);      /* each connection leaving */
-        void *ctx;
+        /* (or NULL) a new request on a reused connection: a client's first
+         * payload after the server's; seg is that segment, idle_ns the time
+         * since the server's last payload */
+        void (*on_reuse)(void *ctx, const struct segment *seg, int64_t idle_ns);
+        void *ctx;                                      /* of both */
 };
 
 /* A state machine with its own table; finish (may be NULL) gets every

@@ -20,6 +20,7 @@
 
 #include "analysis.h"
 #include "decode.h"
+#include "diagnose.h"
 #include "handover.h"
 #include "detect.h"
 #include "report.h"
@@ -50,6 +51,7 @@ struct analysis {
          * worker has stopped) */
         struct tcpsm sm;
         struct summary sum;
+        struct diagnosis diag;          /* made at the end, from the summary */
         int64_t sm_now;                 /* time of the segment being applied, ns */
         int64_t swept;                  /* last expiry sweep */
         int any;                        /* a TCP segment was applied */
@@ -171,6 +173,14 @@ static void finish_conn(struct analysis *a, const struct conn *c, int64_t captur
                 write_record(a, c, &dr);
 }
 
+/* The state machine's callback: a new request on a reused connection. */
+static void on_reuse(void *ctx, const struct segment *seg, int64_t idle_ns)
+{
+        struct analysis *a = ctx;
+
+        summary_reuse(&a->sum, seg->family, &seg->dst, (double)idle_ns / 1e9);
+}
+
 /* The state machine's callback: each connection leaving the table. */
 static void on_finish(struct conn *c, void *ctx)
 {
@@ -200,6 +210,7 @@ struct analysis *analysis_create(const struct rs_config *cfg, FILE *out)
                 analysis_destroy(a);
                 return NULL;
         }
+        a->sm.on_reuse = on_reuse;
         if (cfg->threads > 1) {
                 struct handover_calls calls = { apply_batch, write_record_cb, a };
                 a->ho = handover_start(&calls);
@@ -297,8 +308,10 @@ int analysis_end(struct analysis *a, const struct capture *cap)
                         fprintf(stderr, "rstscope: cannot write output: %s\n", strerror(a->err_no));
                 return -1;
         }
-        if (summary_finish(&a->sum) < 0 || a->sum.oom)
+        if (summary_finish(&a->sum) < 0 || a->sum.oom ||
+            diagnose(&a->sum, rep.flags_only, &a->diag) < 0)
                 fprintf(stderr, "rstscope: out of memory while summarising\n");
+        rep.diag = &a->diag;
         if (!a->records && !a->cfg.writer->ordered && a->cfg.writer->begin)
                 a->cfg.writer->begin(a->out);
         if (a->cfg.writer->end(a->out, &rep, &rec) < 0)
@@ -327,6 +340,7 @@ void analysis_destroy(struct analysis *a)
         tcpsm_free(&a->sm);
         spool_destroy(a->spool);
         summary_free(&a->sum);
+        diagnosis_free(&a->diag);
         outbuf_free(&a->ob);
         free(a);
 }

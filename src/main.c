@@ -314,7 +314,7 @@ static const struct opt opts_table[] = {
         { "format", 'F', "FMT", "Output:",
           "text (default), json, or jsonl (per connection as it\n"
           "ends: a connection line, then a line per finding;\n"
-          "then a line per cluster and a summary line)", set_format },
+          "then a line per server, per cluster and a summary line)", set_format },
         { "verbose", 'v', NULL, NULL, "more columns in the text table, per-server distributions",
           set_verbose },
         { "min-idle", 0, "S", "Findings:",

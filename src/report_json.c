@@ -599,6 +599,51 @@ static json_t *jcluster(const struct report *r, const struct sum_cluster *k)
                          "likely", likely, "remedy", k->remedy, "examples", ex);
 }
 
+static json_t *jdiag(const struct report *r, const struct server_diag *g)
+{
+        const struct sum_server *sv = &r->sum->servers[g->server];
+        json_t *closes = json_object(), *idle = json_null(), *reuse = json_null(), *likely;
+
+        for (int k = 0; k < CLOSE_NONE; k++)
+                json_object_set_new(closes, report_close_key((enum close_kind)k),
+                                    json_integer((json_int_t)sv->closes[k]));
+        if (g->timer) {
+                likely = json_array();
+                for (size_t i = 0; i < g->nlikely; i++)
+                        json_array_append_new(likely, json_pack("{s:s, s:f, s:s, s:s}",
+                                "cause", g->likely[i]->what, "seconds", g->likely[i]->seconds,
+                                "source", g->likely[i]->source, "setting", g->likely[i]->setting));
+                idle = json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o}",
+                                 "how", report_how_name(g->how), "count", (json_int_t)g->count,
+                                 "of", (json_int_t)g->of, "center_s", jnum(g->center),
+                                 "spread_s", jnum(g->spread), "min_s", jnum(g->lo), "max_s", jnum(g->hi),
+                                 "likely", likely);
+        }
+        if (g->reuse_n)
+                reuse = json_pack("{s:I, s:o, s:o, s:o}", "requests", (json_int_t)g->reuse_n,
+                                  "idle_max_s", jnum(g->reuse_max), "idle_p50_s", jnum(g->reuse_p50),
+                                  "idle_p99_s", jnum(g->reuse_p99));
+        return json_pack("{s:o, s:I, s:o, s:o, s:s?, s:o, s:{s:I, s:I, s:I, s:I}, s:I, s:{s:s, s:s, s:s}}",
+                         "server", jendpoint(sv->family, &sv->ep), "connections", (json_int_t)sv->conns,
+                         "closes", closes, "idle_close", idle, "idle_close_unknown", g->unknown,
+                         "reuse", reuse, "races",
+                         "data_after_peer_fin", (json_int_t)sv->kinds[DET_DATA_AFTER_PEER_FIN],
+                         "data_after_peer_rst", (json_int_t)sv->kinds[DET_DATA_AFTER_PEER_RST],
+                         "request_reset", (json_int_t)sv->kinds[DET_REQUEST_RESET],
+                         "request_reset_at_idle_close", (json_int_t)sv->resets_idle,
+                         "affected", (json_int_t)g->affected,
+                         "verdict", "kind", verdict_name(g->verdict), "text", g->text, "remedy", g->remedy);
+}
+
+static json_t *jservers(const struct report *r)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; r->diag && i < r->diag->n; i++)
+                json_array_append_new(a, jdiag(r, &r->diag->srv[i]));
+        return a;
+}
+
 static json_t *jclusters(const struct report *r)
 {
         json_t *a = json_array();
@@ -661,6 +706,8 @@ int report_json_close(FILE *out, const struct report *r)
                                             "shard", r->shard_n ? json_pack("{s:i, s:i}", "i",
                                             (int)r->shard_i, "n", (int)r->shard_n) : json_null()));
         fputc(',', out);
+        rc |= put(out, "servers", jservers(r));
+        fputc(',', out);
         rc |= put(out, "summary", jsummary(r));
         fputc(',', out);
         rc |= put(out, "clusters", jclusters(r));
@@ -674,6 +721,12 @@ int report_jsonl_end(FILE *out, const struct report *r)
 {
         int rc = 0;
 
+        for (size_t i = 0; r->diag && i < r->diag->n; i++) {
+                json_t *o = jdiag(r, &r->diag->srv[i]);
+                json_object_set_new(o, "type", json_string("server"));
+                rc |= put(out, NULL, o);
+                fputc('\n', out);
+        }
         for (size_t i = 0; i < r->sum->nclusters; i++) {
                 json_t *o = jcluster(r, &r->sum->clusters[i]);
                 json_object_set_new(o, "type", json_string("cluster"));

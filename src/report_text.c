@@ -408,12 +408,73 @@ static void text_dists(FILE *out, const struct report *r)
         }
 }
 
+/* ---- per server ---- */
+
+static void text_likely(FILE *out, const struct server_diag *g)
+{
+        if (g->nlikely > 1)
+                fprintf(out, "      likely one of (the Server: or Keep-Alive: timeout= header of a captured "
+                        "response tells them apart):\n");
+        for (size_t i = 0; i < g->nlikely; i++)
+                fprintf(out, "      %s%s [%s]\n", g->nlikely > 1 ? "  " : "likely: ", g->likely[i]->what,
+                        g->likely[i]->source);
+        if (!g->nlikely)
+                fprintf(out, "      likely: no well-known default at %.1f s: a configured timeout\n", g->lo);
+}
+
+/* The servers with something to act on, most connections affected first:
+ * the verdict, the idle-close timer, the clients' reuse, what to change. */
+static void text_servers(FILE *out, const struct report *r)
+{
+        const struct diagnosis *d = r->diag;
+        int any = 0;
+
+        for (size_t i = 0; d && i < d->n; i++) {
+                const struct server_diag *g = &d->srv[i];
+                const struct sum_server *sv = &r->sum->servers[g->server];
+                char ep[96];
+
+                if (g->verdict == V_OK)
+                        continue;
+                if (!any++)
+                        fprintf(out, "\nservers, by connections affected:\n");
+                report_endpoint(sv->family, &sv->ep, ep, sizeof ep);
+                fprintf(out, "\n  %s: %s (%" PRIu64 " of %" PRIu64 " connection%s)\n    %s\n", ep,
+                        verdict_name(g->verdict), g->affected, sv->conns, sv->conns == 1 ? "" : "s",
+                        g->text);
+                if (g->verdict != V_IDLE_TIMEOUT_MISMATCH && g->verdict != V_SERVER_RESETS_REQUESTS) {
+                        fprintf(out, "    remedy: %s\n", g->remedy);
+                        continue;
+                }
+                if (g->verdict == V_SERVER_RESETS_REQUESTS) {
+                        ;
+                } else if (g->timer) {
+                        fprintf(out, "    idle close: %" PRIu64 " of %" PRIu64 " server %s closes at %.2f .. %.2f s "
+                                "idle (median %.2f)\n", g->count, g->of, g->how == HOW_RST ? "RST" : "FIN",
+                                g->lo, g->hi, g->center);
+                        text_likely(out, g);
+                } else {
+                        fprintf(out, "    idle close: not measured: %s\n", g->unknown);
+                }
+                if (g->reuse_n && g->verdict == V_IDLE_TIMEOUT_MISMATCH)
+                        fprintf(out, "    reuse: %" PRIu64 " request%s on reused connections, idle before them "
+                                "p50 %.3f p99 %.3f max %.3f s\n", g->reuse_n, g->reuse_n == 1 ? "" : "s",
+                                g->reuse_p50, g->reuse_p99, g->reuse_max);
+                fprintf(out, "    races: data_after_peer_fin %" PRIu64 ", request_reset %" PRIu64
+                        " (%" PRIu64 " unread at the idle close), data_after_peer_rst %" PRIu64 "\n",
+                        sv->kinds[DET_DATA_AFTER_PEER_FIN], sv->kinds[DET_REQUEST_RESET], sv->resets_idle,
+                        sv->kinds[DET_DATA_AFTER_PEER_RST]);
+                fprintf(out, "    remedy: %s\n", g->remedy);
+        }
+}
+
 void report_text_head(FILE *out, const struct report *r)
 {
         fprintf(out, "rstscope %s\n", RS_VERSION);
         text_inputs(out, r);
         text_capture(out, r);
         if (r->sum->nconns) {
+                text_servers(out, r);
                 text_findings(out, r);
                 text_clusters(out, r);
                 text_dists(out, r);

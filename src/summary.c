@@ -156,17 +156,17 @@ static int giveup_add(struct giveup *g, double lo, double hi, const struct conn 
 
 /* ---- adding a connection ---- */
 
-static struct sum_server *server_of(struct summary *s, const struct conn *c)
+static struct sum_server *server_of(struct summary *s, int family, const struct endpoint *srv)
 {
         for (size_t i = 0; i < s->nservers; i++)
-                if (s->servers[i].family == c->family && endpoint_eq(&s->servers[i].ep, &c->srv))
+                if (s->servers[i].family == family && endpoint_eq(&s->servers[i].ep, srv))
                         return &s->servers[i];
         if (s->nservers >= s->o.max_servers)
                 return NULL;
         if (!s->servers && !(s->servers = calloc(s->o.max_servers, sizeof *s->servers)))
                 return NULL;
-        s->servers[s->nservers].ep = c->srv;
-        s->servers[s->nservers].family = c->family;
+        s->servers[s->nservers].ep = *srv;
+        s->servers[s->nservers].family = (uint8_t)family;
         return &s->servers[s->nservers++];
 }
 
@@ -186,7 +186,8 @@ static int ranked(const int *seen, int k)
         return 1;
 }
 
-static void count_kinds(struct summary *s, const struct conn *c, const struct det_result *d)
+static void count_kinds(struct summary *s, struct sum_server *sv, const struct conn *c,
+                        const struct det_result *d)
 {
         int seen[DET_NKINDS] = { 0 }, direct[DET_NKINDS] = { 0 };
         const struct finding *first[DET_NKINDS] = { 0 };
@@ -218,12 +219,24 @@ static void count_kinds(struct summary *s, const struct conn *c, const struct de
                 }
                 s->kind_ranked[k]++;
                 s->kind_inferred[k] += !direct[k];
+                if (!sv)
+                        continue;
+                sv->kinds[k]++;
+                /* the request was unread at the idle close: the RST came after
+                 * idle, or the request came after the server's last answer
+                 * had been idle that long (it arrived as the timer fired) */
+                if (k == DET_REQUEST_RESET &&
+                    (seen[DET_IDLE_CLOSE] ||
+                     (c->s[SERVER].last_data_ts && c->s[SERVER].rst_peerlast &&
+                      (double)(c->s[SERVER].rst_peerlast - c->s[SERVER].last_data_ts) / 1e9 >=
+                      s->o.min_center)))
+                        sv->resets_idle++;
         }
 }
 
 void summary_add(struct summary *s, const struct conn *c, const struct det_result *d)
 {
-        struct sum_server *sv = server_of(s, c);
+        struct sum_server *sv = server_of(s, c->family, &c->srv);
         int by = close_by((enum close_kind)c->close);
         int how = close_how_of((enum close_kind)c->close) == HOW_RST;
         double v[2] = { d->idle_before_close, d->syn_to_close };
@@ -231,10 +244,11 @@ void summary_add(struct summary *s, const struct conn *c, const struct det_resul
         s->nconns++;
         s->states[c->zstate]++;
         s->closes[c->close]++;
-        count_kinds(s, c, d);
-        if (sv)
+        count_kinds(s, sv, c, d);
+        if (sv) {
                 sv->conns++;
-        else
+                sv->closes[c->close]++;
+        } else
                 s->other_server_conns++;
         for (int m = 0; m < 2 && by >= 0; m++) {
                 if (isnan(v[m]))
@@ -248,6 +262,14 @@ void summary_add(struct summary *s, const struct conn *c, const struct det_resul
                         if (giveup_add(&s->gu, d->f[j].a, d->f[j].b, c, d->f[j].at) < 0 ||
                             (sv && giveup_add(&sv->gu, d->f[j].a, d->f[j].b, c, d->f[j].at) < 0))
                                 s->oom = 1;
+}
+
+void summary_reuse(struct summary *s, int family, const struct endpoint *srv, double idle_s)
+{
+        struct sum_server *sv = server_of(s, family, srv);
+
+        if (sv && hist_add(&sv->reuse, idle_s, NULL, 0) < 0)
+                s->oom = 1;
 }
 
 /* ---- turning it into distributions and clusters ---- */
@@ -463,6 +485,8 @@ void summary_free(struct summary *s)
                                 for (size_t i = 0; i < s->nservers; i++)
                                         hist_free(&s->servers[i].h[m][a][b]);
                         }
+        for (size_t i = 0; i < s->nservers; i++)
+                hist_free(&s->servers[i].reuse);
         for (size_t i = 0; i < s->nservers; i++)
                 free(s->servers[i].gu.cell);
         free(s->gu.cell);

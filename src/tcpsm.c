@@ -550,6 +550,19 @@ static void note_after_close(struct tcpsm *sm, struct crec *c, int dir, uint32_t
         }
 }
 
+/* New payload of side dir at now: a client's first after the server's
+ * payload (a response) is a new request on a reused connection; the
+ * callback gets the idle time before it (since that payload). */
+static void note_reuse(struct tcpsm *sm, const struct crec *c, int dir, const struct segment *seg,
+                       uint32_t now)
+{
+        uint32_t resp = c->t[T_DATA + SERVER];
+
+        if (dir != CLIENT || !sm->on_reuse || !c->t[T_DATA + CLIENT] || resp <= c->t[T_DATA + CLIENT])
+                return;
+        sm->on_reuse(sm->ctx, seg, ((int64_t)(now - resp) << c->tshift) * 1000);
+}
+
 #ifndef RS_NO_SHORTCUTS
 /* The one-step path: the usual segment of an established connection (an
  * ACK, with or without payload, in order and contiguous) applied in one
@@ -570,6 +583,10 @@ static void note_after_close(struct tcpsm *sm, struct crec *c, int dir, uint32_t
  *   g8  no close details (struct cclose)           data_seq (content gap)
  *                                             g15  ack does not wrap
  *                                             g16  handshake not awaiting its ACK
+ *                                             g17  not a client's first payload
+ *                                                  after the server's (a new
+ *                                                  request on a reused
+ *                                                  connection)
  * Every other effect conn_apply can have, and the clause that keeps it
  * off this path.  Clauses in parentheses exclude it too wherever it can
  * occur (the guard overlaps on purpose: dropping one of them alone changes
@@ -620,6 +637,8 @@ static void note_after_close(struct tcpsm *sm, struct crec *c, int dir, uint32_t
  *      idle reference (close details) (note_close): g1
  *  24. a RST's payload is not data (no last_seq, data_seq, T_DATA; it
  *      counts as a retransmission, effect 16): g1
+ *  25. a new request on a reused connection: the on_reuse callback with
+ *      the idle time before it (note_reuse): g17
  * Extensions and close details are allocated only for excluded effects:
  * this path allocates nothing. */
 static int conn_apply_plain(struct crec *c, int dir, const struct segment *seg, uint32_t now)
@@ -636,7 +655,8 @@ static int conn_apply_plain(struct crec *c, int dir, const struct segment *seg, 
             !(me->once & (seg->payload ? HIST_DATA : HIST_ACK)) ||
             seq_gt(seg->ack, peer->data_seq) ||                 /* a content gap */
             (dack > 0 && seg->ack < peer->ack_seq) ||           /* an ack wrap */
-            (c->t[T_SYNACK] && !c->t[T_EST] && !(c->s[CLIENT].bits & CS_EST_INFERRED)))
+            (c->t[T_SYNACK] && !c->t[T_EST] && !(c->s[CLIENT].bits & CS_EST_INFERRED)) ||
+            (dir == CLIENT && seg->payload && c->t[T_DATA + SERVER] > c->t[T_DATA + CLIENT]))
                 return 0;
         me->pkts++;
         c->t[T_END] = now;
@@ -712,6 +732,7 @@ static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct s
                         hist_scaled(c, dir, ++x->rexmits[dir], 'T');
         } else if (d > 0 && seg->payload && !(f & TH_RST)) {
                 note_after_close(sm, c, dir, now);
+                note_reuse(sm, c, dir, seg, now);
                 c->t[T_DATA + dir] = now;
         }
         note_handshake(sm, c, dir, seg, now);

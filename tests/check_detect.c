@@ -10,6 +10,7 @@
 
 #include "cluster.h"
 #include "detect.h"
+#include "diagnose.h"
 #include "summary.h"
 
 #define HB 1400
@@ -399,6 +400,151 @@ START_TEST(drained_race_inferred_from_client_fin_seq)
 }
 END_TEST
 
+/* ---- the per-server diagnosis ---- */
+
+/* n connections to :port closed by the server's FIN after idle[i] s; the
+ * first raced of them with a request after that FIN; reuse[] the idle
+ * times before new requests. */
+static void server_traffic(struct summary *s, uint16_t port, const double *idle, int n, int raced,
+                           const double *reuse, int nreuse)
+{
+        static uint64_t id;
+
+        for (int i = 0; i < n; i++) {
+                struct conn c = sconn(++id, port, idle[i] + 0.1);
+                struct det_result d;
+                memset(&d, 0, sizeof d);
+                d.idle_before_close = idle[i];
+                d.syn_to_close = idle[i] + 0.1;
+                if (i < raced)
+                        with(&d, DET_DATA_AFTER_PEER_FIN, c.close_at + 1000000);
+                with(&d, DET_IDLE_CLOSE, c.close_at);
+                summary_add(s, &c, &d);
+        }
+        for (int i = 0; i < nreuse; i++) {
+                struct conn c = sconn(1, port, 0);
+                summary_reuse(s, 4, &c.srv, reuse[i]);
+        }
+}
+
+static const struct server_diag *diag_of(struct summary *s, struct diagnosis *d, int flags_only)
+{
+        ck_assert_int_eq(summary_finish(s), 0);
+        ck_assert_int_eq(diagnose(s, flags_only, d), 0);
+        ck_assert_uint_eq(d->n, 1);
+        return &d->srv[0];
+}
+
+START_TEST(diagnosis_mismatch_with_races)
+{
+        const double idle[] = { 6.001, 6.002, 6.003, 6.004, 6.010 }, reuse[] = { 0.8, 0.8, 6.2 };
+        struct summary s;
+        struct diagnosis d;
+        const struct server_diag *g;
+
+        sum_init(&s);
+        server_traffic(&s, 18090, idle, 5, 2, reuse, 3);
+        g = diag_of(&s, &d, 0);
+        ck_assert_int_eq(g->verdict, V_IDLE_TIMEOUT_MISMATCH);
+        ck_assert_str_eq(verdict_name(g->verdict), "idle_timeout_mismatch");
+        ck_assert(g->timer);
+        ck_assert_uint_eq(g->count, 5);
+        ck_assert_double_eq_tol(g->lo, 6.001, 1e-9);
+        ck_assert_uint_eq(g->raced, 2);
+        ck_assert_uint_eq(g->reuse_n, 3);
+        ck_assert_double_eq_tol(g->reuse_max, 6.2, 1e-9);
+        ck_assert_ptr_nonnull(strstr(g->text, "after up to 6.20 s idle"));
+        ck_assert_ptr_nonnull(strstr(g->text, "closes idle connections at 6.00 s (FIN, 5 of 5)"));
+        ck_assert_ptr_nonnull(strstr(g->text, "2 requests raced the close"));
+        ck_assert_ptr_nonnull(strstr(g->remedy, "above 8 s (Node.js server.keepAliveTimeout)"));
+        ck_assert_ptr_nonnull(strstr(g->remedy, "below 5 s"));
+        diagnosis_free(&d);
+        summary_free(&s);
+}
+END_TEST
+
+/* No race yet, but clients reuse connections longer than the server
+ * keeps them: the mismatch is there; reuse shorter than it is ok. */
+START_TEST(diagnosis_latent_mismatch_and_ok)
+{
+        const double idle[] = { 5.0, 5.001, 5.002 }, longer[] = { 1, 5.5 }, shorter[] = { 1, 3 };
+        struct summary s;
+        struct diagnosis d;
+        const struct server_diag *g;
+
+        sum_init(&s);
+        server_traffic(&s, 8000, idle, 3, 0, longer, 2);
+        g = diag_of(&s, &d, 0);
+        ck_assert_int_eq(g->verdict, V_IDLE_TIMEOUT_MISMATCH);
+        ck_assert_uint_eq(g->raced, 0);
+        ck_assert_ptr_nonnull(strstr(g->text, "a request at that idle age races the close"));
+        ck_assert_uint_ge(g->nlikely, 2);       /* 5 s: several servers' default */
+        diagnosis_free(&d);
+        summary_free(&s);
+
+        sum_init(&s);
+        server_traffic(&s, 8000, idle, 3, 0, shorter, 2);
+        g = diag_of(&s, &d, 0);
+        ck_assert_int_eq(g->verdict, V_OK);
+        diagnosis_free(&d);
+        summary_free(&s);
+}
+END_TEST
+
+/* A timer polled now and then (gunicorn's gthread worker: 2.0-2.9 s) is
+ * one timer, named by where it starts. */
+START_TEST(diagnosis_polling_timer_is_one_timer)
+{
+        const double idle[] = { 2.02, 2.9, 2.31, 2.55, 2.11, 2.77, 2.4 }, reuse[] = { 2.5 };
+        struct summary s;
+        struct diagnosis d;
+        const struct server_diag *g;
+        int gunicorn = 0;
+
+        sum_init(&s);
+        server_traffic(&s, 8001, idle, 7, 1, reuse, 1);
+        g = diag_of(&s, &d, 0);
+        ck_assert(g->timer);
+        ck_assert_uint_eq(g->count, 7);
+        ck_assert_double_eq_tol(g->lo, 2.02, 1e-9);
+        ck_assert_double_eq_tol(g->hi, 2.9, 1e-9);
+        for (size_t i = 0; i < g->nlikely; i++)
+                gunicorn |= strstr(g->likely[i]->what, "gunicorn") != NULL;
+        ck_assert(gunicorn);
+        diagnosis_free(&d);
+        summary_free(&s);
+}
+END_TEST
+
+/* Without data packets the timer cannot be measured: say so, and what to
+ * capture; resets while busy are the server's own. */
+START_TEST(diagnosis_unknown_timer_and_busy_resets)
+{
+        struct summary s;
+        struct diagnosis d;
+        const struct server_diag *g;
+        struct conn c;
+        struct det_result r;
+
+        sum_init(&s);
+        for (uint64_t id = 1; id <= 3; id++) {
+                c = sconn(id, 9000, 0.001);
+                c.close = CLOSE_SERVER_RST;
+                memset(&r, 0, sizeof r);
+                r.idle_before_close = r.syn_to_close = NAN;
+                with(&r, DET_REQUEST_RESET, c.close_at);
+                summary_add(&s, &c, &r);
+        }
+        g = diag_of(&s, &d, 1);
+        ck_assert_int_eq(g->verdict, V_SERVER_RESETS_REQUESTS);
+        ck_assert_uint_eq(g->resets, 3);
+        ck_assert(!g->timer);
+        ck_assert_ptr_nonnull(strstr(g->unknown, "--full --snaplen 96"));
+        diagnosis_free(&d);
+        summary_free(&s);
+}
+END_TEST
+
 static Suite *detect_suite(void)
 {
         Suite *s = suite_create("detect");
@@ -421,6 +567,10 @@ static Suite *detect_suite(void)
         tcase_add_test(sum, summary_ranks_each_connection_once);
         tcase_add_test(sum, summary_attributes_kinds_and_clusters_to_servers);
         tcase_add_test(races, drained_race_inferred_from_client_fin_seq);
+        tcase_add_test(sum, diagnosis_mismatch_with_races);
+        tcase_add_test(sum, diagnosis_latent_mismatch_and_ok);
+        tcase_add_test(sum, diagnosis_polling_timer_is_one_timer);
+        tcase_add_test(sum, diagnosis_unknown_timer_and_busy_resets);
         suite_add_tcase(s, peaks);
         suite_add_tcase(s, giveup);
         suite_add_tcase(s, table);

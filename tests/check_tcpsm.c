@@ -1017,6 +1017,42 @@ START_TEST(one_step_plain_segments)
 }
 END_TEST
 
+/* Effect 25: a client's first payload after a response is a new request
+ * on a reused connection, reported once with the idle time before it;
+ * the request's next segment and the first request are not. */
+static int64_t reuse_idle[8];
+static uint16_t reuse_port[8];
+static size_t nreuse;
+
+static void on_reuse(void *ctx, const struct segment *s, int64_t idle_ns)
+{
+        ck_assert_ptr_eq(ctx, &nrecs);
+        ck_assert_uint_lt(nreuse, 8);
+        reuse_port[nreuse] = s->dst.port;
+        reuse_idle[nreuse++] = idle_ns;
+}
+
+START_TEST(one_step_excludes_new_request_after_response)
+{
+        nreuse = 0;
+        sm.on_reuse = on_reuse;
+        open_and_exchange();                    /* request at 30, response at 50 */
+        ck_assert_uint_eq(nreuse, 0);
+        seg(1050, C, TH_ACK, C_NEXT, S_NEXT, 40);       /* 1 s after the response */
+        seg(1051, C, PA, C_NEXT + 40, S_NEXT, 10);      /* the same request */
+        ck_assert_uint_eq(nreuse, 1);
+        ck_assert_int_eq(reuse_idle[0], 1000 * MS);
+        ck_assert_uint_eq(reuse_port[0], srv_port);
+        seg(1060, S, PA, S_NEXT, C_NEXT + 50, 70);
+        seg(3560, C, PA, C_NEXT + 50, S_NEXT + 70, 20); /* 2.5 s after it */
+        ck_assert_uint_eq(nreuse, 2);
+        ck_assert_int_eq(reuse_idle[1], 2500 * MS);
+        ck_assert_ptr_null(conn_ext_get(sm.table, live()));     /* nothing allocated */
+        ck_assert_uint_eq(flush(), 1);
+        ck_assert_uint_eq(recs[0].s[CLIENT].bytes, 170);
+}
+END_TEST
+
 /* Effects 1, 19: a SYN (the client's, same ISN: no new connection) is
  * counted with its time and options. */
 START_TEST(one_step_excludes_syn)
@@ -1548,6 +1584,7 @@ static Suite *tcpsm_suite(void)
         tc = tcase_create("one_step");
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, one_step_plain_segments);
+        tcase_add_test(tc, one_step_excludes_new_request_after_response);
         tcase_add_test(tc, one_step_excludes_syn);
         tcase_add_test(tc, one_step_excludes_synack_new_isn);
         tcase_add_test(tc, one_step_excludes_ack_to_silent_peer);
