@@ -29,31 +29,47 @@ const char *verdict_name(enum verdict v)
                       "keepalive_timeout, HAProxy timeout server or pool-purge-delay, Node.js " \
                       "http.Agent freeSocketTimeout, undici keepAliveTimeout"
 
+struct wv {                     /* a value and how many times it occurs */
+        double v;
+        uint64_t w;
+};
+
 static int by_value(const void *x, const void *y)
 {
-        double a = *(const double *)x, b = *(const double *)y;
+        double a = ((const struct wv *)x)->v, b = ((const struct wv *)y)->v;
         return (a > b) - (a < b);
 }
 
 /* The values of a histogram, sorted: exact while it has them, else each
- * bin's mean as often as the bin counts (at most cap).  *n set. */
-static double *values(const struct hist *h, size_t cap, size_t *n)
+ * bin's mean weighted by its count (at most HIST_BINS).  *n set. */
+static struct wv *values(const struct hist *h, size_t *n)
 {
-        double *v;
+        struct wv *v;
 
         *n = 0;
-        if (!h->n || !(v = malloc((h->n < cap ? h->n : cap) * sizeof *v)))
+        if (!h->n || !(v = malloc((h->n < HIST_BINS ? h->n : HIST_BINS) * sizeof *v)))
                 return NULL;
         if (h->n <= HIST_EXACT) {
-                memcpy(v, h->exact, h->n * sizeof *v);
-                *n = h->n;
+                for (size_t i = 0; i < h->n; i++)
+                        v[(*n)++] = (struct wv){ h->exact[i], 1 };
         } else {
-                for (size_t b = 0; b < HIST_BINS && *n < cap; b++)
-                        for (uint32_t k = 0; k < h->cnt[b] && *n < cap; k++)
-                                v[(*n)++] = h->sum[b] / h->cnt[b];
+                for (size_t b = 0; b < HIST_BINS; b++)
+                        if (h->cnt[b])
+                                v[(*n)++] = (struct wv){ h->sum[b] / h->cnt[b], h->cnt[b] };
         }
         qsort(v, *n, sizeof *v, by_value);
         return v;
+}
+
+/* The value of rank r (0-based) of sorted weighted values. */
+static double rank(const struct wv *v, size_t n, uint64_t r)
+{
+        uint64_t acc = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if ((acc += v[i].w) > r)
+                        return v[i].v;
+        return n ? v[n - 1].v : NAN;
 }
 
 /* The server's idle-close timer from its idle closes (how): the values
@@ -63,30 +79,38 @@ static int timer_of(const struct summary *s, const struct sum_server *sv, int ho
                     struct server_diag *g)
 {
         const struct hist *h = &sv->h[M_IDLE_BEFORE_CLOSE][SERVER][how == HOW_RST];
-        size_t n, first = 0, k = 0;
-        double *v = values(h, 1 << 20, &n), m, sum = 0, sq = 0;
+        size_t n, first = 0;
+        uint64_t total = 0, k = 0;
+        struct wv *v = values(h, &n);
+        double m, sum = 0, sq = 0;
 
         if (!v)
                 return 0;
-        while (first < n && v[first] < s->o.min_center)        /* aborts are not idle closes */
+        while (first < n && v[first].v < s->o.min_center)      /* aborts are not idle closes */
                 first++;
-        if (n - first < s->o.min_count) {
+        for (size_t i = first; i < n; i++)
+                total += v[i].w;
+        if (total < s->o.min_count) {
                 free(v);
                 return 0;
         }
-        m = v[first + (n - first) / 2];
+        m = rank(v + first, n - first, total / 2);
         for (size_t i = first; i < n; i++)
-                if (v[i] >= m * 0.8 - 0.05 && v[i] <= m * 1.5 + 0.25) {
+                if (v[i].v >= m * 0.8 - 0.05 && v[i].v <= m * 1.5 + 0.25) {
                         if (!k)
-                                g->lo = v[i];
-                        g->hi = v[i];
-                        sum += v[i];
-                        sq += v[i] * v[i];
-                        k++;
+                                g->lo = v[i].v;
+                        g->hi = v[i].v;
+                        sum += v[i].v * (double)v[i].w;
+                        sq += v[i].v * v[i].v * (double)v[i].w;
+                        k += v[i].w;
                 }
-        if (k < s->o.min_count || 2 * k < n - first) {
+        if (k < s->o.min_count || 2 * k < total) {
                 free(v);
                 return 0;
+        }
+        if (h->n > HIST_EXACT) {                /* the exact ends, not bin means */
+                g->lo = fmax(g->lo * 0.99, h->min);
+                g->hi = fmin(g->hi * 1.01, h->max);
         }
         g->timer = 1;
         g->how = how;
@@ -102,18 +126,15 @@ static int timer_of(const struct summary *s, const struct sum_server *sv, int ho
 
 static void reuse_of(const struct sum_server *sv, struct server_diag *g)
 {
-        size_t n;
-        double *v = values(&sv->reuse, 1 << 20, &n);
+        struct sum_dist d;
 
-        if (!v || !n) {
-                free(v);
+        if (!sv->reuse.n)
                 return;
-        }
+        summary_hist_dist(&sv->reuse, &d);
         g->reuse_n = sv->reuse.n;
-        g->reuse_p50 = v[(n - 1) / 2];
-        g->reuse_p99 = v[(size_t)ceil(0.99 * (double)n) - 1];
+        g->reuse_p50 = d.s.p50;
+        g->reuse_p99 = d.s.p99;
         g->reuse_max = sv->reuse.max;
-        free(v);
 }
 
 /* The server's own settings of its likely causes, " or " between them. */

@@ -569,7 +569,9 @@ static void note_reuse(struct tcpsm *sm, const struct crec *c, int dir, const st
  * step.  It does what conn_apply does with such a segment and nothing
  * else: the sender's pkts + 1; T_END = now; the peer's ack_seq moved
  * forward as side_update_ack moves it; with payload, the sender's data_seq
- * = last_seq = seq + payload and T_DATA = now.  Returns 1 when applied; 0,
+ * = last_seq = seq + payload and T_DATA = now, and a client's first
+ * payload after the server's is a new request on a reused connection
+ * (note_reuse, as conn_apply does).  Returns 1 when applied; 0,
  * with nothing changed, for any other segment (conn_apply then takes it).
  *
  * The contract.  The guard's clauses, in the order written:
@@ -583,10 +585,6 @@ static void note_reuse(struct tcpsm *sm, const struct crec *c, int dir, const st
  *   g8  no close details (struct cclose)           data_seq (content gap)
  *                                             g15  ack does not wrap
  *                                             g16  handshake not awaiting its ACK
- *                                             g17  not a client's first payload
- *                                                  after the server's (a new
- *                                                  request on a reused
- *                                                  connection)
  * Every other effect conn_apply can have, and the clause that keeps it
  * off this path.  Clauses in parentheses exclude it too wherever it can
  * occur (the guard overlaps on purpose: dropping one of them alone changes
@@ -637,11 +635,11 @@ static void note_reuse(struct tcpsm *sm, const struct crec *c, int dir, const st
  *      idle reference (close details) (note_close): g1
  *  24. a RST's payload is not data (no last_seq, data_seq, T_DATA; it
  *      counts as a retransmission, effect 16): g1
- *  25. a new request on a reused connection: the on_reuse callback with
- *      the idle time before it (note_reuse): g17
+ * (A new request on a reused connection, note_reuse, is done here too.)
  * Extensions and close details are allocated only for excluded effects:
  * this path allocates nothing. */
-static int conn_apply_plain(struct crec *c, int dir, const struct segment *seg, uint32_t now)
+static int conn_apply_plain(struct tcpsm *sm, struct crec *c, int dir, const struct segment *seg,
+                            uint32_t now)
 {
         struct cside *me = &c->s[dir], *peer = &c->s[!dir];
         uint32_t end = seg->seq + seg->payload;
@@ -655,14 +653,14 @@ static int conn_apply_plain(struct crec *c, int dir, const struct segment *seg, 
             !(me->once & (seg->payload ? HIST_DATA : HIST_ACK)) ||
             seq_gt(seg->ack, peer->data_seq) ||                 /* a content gap */
             (dack > 0 && seg->ack < peer->ack_seq) ||           /* an ack wrap */
-            (c->t[T_SYNACK] && !c->t[T_EST] && !(c->s[CLIENT].bits & CS_EST_INFERRED)) ||
-            (dir == CLIENT && seg->payload && c->t[T_DATA + SERVER] > c->t[T_DATA + CLIENT]))
+            (c->t[T_SYNACK] && !c->t[T_EST] && !(c->s[CLIENT].bits & CS_EST_INFERRED)))
                 return 0;
         me->pkts++;
         c->t[T_END] = now;
         if (dack > 0 && !(seg->ack == 0 && dack > RS_SEQ_TOO_FAR))
                 peer->ack_seq = seg->ack;
         if (seg->payload) {
+                note_reuse(sm, c, dir, seg, now);
                 me->data_seq = me->last_seq = end;
                 c->t[T_DATA + dir] = now;
         }
@@ -684,7 +682,7 @@ static void conn_apply(struct tcpsm *sm, struct crec *c, int dir, const struct s
         int keepalive, rexmit = 0;
 
 #ifndef RS_NO_SHORTCUTS
-        if (conn_apply_plain(c, dir, seg, now))
+        if (conn_apply_plain(sm, c, dir, seg, now))
                 return;
 #endif
         if (f & TH_RST)
