@@ -57,11 +57,16 @@ size_t cluster_stab(const double *lo, const double *hi, const uint32_t *w, size_
 
 enum cluster_measure { M_IDLE_BEFORE_CLOSE = 0, M_SYN_TO_CLOSE, M_CONNECT_GIVE_UP, M_N };
 
+/* In known_default.measures: the server reads and drops a request that
+ * arrives after its idle-close FIN instead of resetting (Apache httpd's
+ * lingering close; Tomcat, whose FIN is a shutdown before the close). */
+#define KD_DRAINS 0x400
+
 struct known_default {
         double seconds;
         const char *what;               /* "Node.js http.Server keepAliveTimeout ..." */
         const char *source;             /* where the default is documented */
-        unsigned measures;              /* bit per enum cluster_measure, and who closes */
+        unsigned measures;              /* bit per enum cluster_measure, who closes, KD_DRAINS */
         const char *setting;            /* what to change: "Node.js server.keepAliveTimeout" */
 };
 

@@ -54,6 +54,8 @@ struct sum_server {
         uint64_t kinds[DET_NKINDS];     /* ranked connections per kind (see kind_ranked) */
         uint64_t resets_idle;           /* of kinds[DET_REQUEST_RESET]: reset after idle, at
                                            an idle close (the request was unread) */
+        uint64_t drained;               /* of kinds[DET_DATA_AFTER_PEER_FIN]: no RST answered
+                                           the request (the server drained it) */
         struct hist h[2][2][2];         /* [measure idle/syn][closing side][how fin/rst] */
         struct hist reuse;              /* idle before each new request on a reused
                                            connection (summary_reuse), s */

@@ -83,7 +83,9 @@ struct crec {                   /* 160 bytes */
                                    in a pool of 32-byte pairs */
         uint16_t port[2];
         uint8_t lclass, family, flags, reason, tshift, syn_count, hist_len;
-        uint8_t mark_ack;       /* ACK flag of the first FIN/RST, bit 2 * (0 FIN, 1 RST) + side */
+        uint8_t mark_ack;       /* ACK flag of the first FIN/RST, bit 2 * (0 FIN, 1 RST) + side;
+                                   bit 4 + side: that FIN crossed the peer's last payload
+                                   (did not ack it) */
         uint8_t hist[(RS_HISTORY_MAX * 5 + 7) / 8];  /* letters, 5 bits each */
         struct cside s[2];
 };

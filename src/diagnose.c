@@ -72,6 +72,27 @@ static double rank(const struct wv *v, size_t n, uint64_t r)
         return n ? v[n - 1].v : NAN;
 }
 
+/* The defaults the timer's start matches; how the server answered late
+ * requests tells some apart: draining them (no RST) or resetting them. */
+static void likely_of(const struct sum_server *sv, struct server_diag *g)
+{
+        const struct known_default *all[16];
+        size_t n = cluster_likely(M_IDLE_BEFORE_CLOSE, 1, g->lo, g->lo, all, 16), drains = 0;
+        uint64_t resets = sv->kinds[DET_DATA_AFTER_PEER_FIN] - sv->drained + sv->resets_idle;
+        int want = -1;                          /* -1 all, 1 those that drain, 0 the others */
+
+        for (size_t i = 0; i < n; i++)
+                drains += (all[i]->measures & KD_DRAINS) != 0;
+        if (sv->drained && !resets && drains)
+                want = 1;
+        else if (resets && !sv->drained && drains < n)
+                want = 0;
+        g->nlikely = 0;
+        for (size_t i = 0; i < n && g->nlikely < SUM_MAX_LIKELY; i++)
+                if (want < 0 || ((all[i]->measures & KD_DRAINS) != 0) == want)
+                        g->likely[g->nlikely++] = all[i];
+}
+
 /* The server's idle-close timer from its idle closes (how): the values
  * around their median, up to half again as long (a timer polled every so
  * often fires over a spread, never early), when they are most of them. */
@@ -119,7 +140,7 @@ static int timer_of(const struct summary *s, const struct sum_server *sv, int ho
         g->center = m;
         g->spread = sqrt(fmax(0, sq / (double)k - (sum / (double)k) * (sum / (double)k)));
         /* the timer's nominal value is where it starts firing */
-        g->nlikely = cluster_likely(M_IDLE_BEFORE_CLOSE, 1, g->lo, g->lo, g->likely, SUM_MAX_LIKELY);
+        likely_of(sv, g);
         free(v);
         return 1;
 }
@@ -155,7 +176,7 @@ static void server_settings(const struct server_diag *g, char *buf, size_t len)
                 snprintf(buf, len, "the server's keep-alive idle timeout");
 }
 
-static void mismatch(struct server_diag *g, int flags_only)
+static void mismatch(const struct sum_server *sv, struct server_diag *g, int flags_only)
 {
         char set[256], above[32], below[32];
         size_t n = 0;
@@ -193,7 +214,9 @@ static void mismatch(struct server_diag *g, int flags_only)
                 snprintf(below, sizeof below, "the server's");
         snprintf(g->remedy, sizeof g->remedy,
                  "set the server's idle timeout above %s (%s), or the client pool's idle timeout below "
-                 "%s (" POOL_SETTINGS "); retry requests that fail with a reset", above, set, below);
+                 "%s (" POOL_SETTINGS "); %s", above, set, below, sv->drained ?
+                 "retry requests that get no response (the server drained them: the client sees the "
+                 "connection close, not a reset)" : "retry requests that fail with a reset");
 }
 
 static void diagnose_one(const struct summary *s, int flags_only, int i, struct server_diag *g)
@@ -217,7 +240,7 @@ static void diagnose_one(const struct summary *s, int flags_only, int i, struct 
         g->affected = g->raced + g->resets + ct + refused;
         if (g->raced || (g->timer && g->reuse_n && g->reuse_max >= g->lo)) {
                 g->verdict = V_IDLE_TIMEOUT_MISMATCH;
-                mismatch(g, flags_only);
+                mismatch(sv, g, flags_only);
         } else if (g->resets) {
                 g->verdict = V_SERVER_RESETS_REQUESTS;
                 snprintf(g->text, sizeof g->text, "the server reset %llu request%s it had not answered, "

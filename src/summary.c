@@ -222,6 +222,8 @@ static void count_kinds(struct summary *s, struct sum_server *sv, const struct c
                 if (!sv)
                         continue;
                 sv->kinds[k]++;
+                if (k == DET_DATA_AFTER_PEER_FIN && !first[k]->answered)
+                        sv->drained++;
                 /* the request was unread at the idle close: the RST came after
                  * idle, or the request came after the server's last answer
                  * had been idle that long (it arrived as the timer fired) */

@@ -512,6 +512,15 @@ static void note_close(struct tcpsm *sm, struct crec *c, int dir, const struct s
         c->s[dir].bits |= CS_DID_CLOSE;
         if (!(x = closing(sm, c)))
                 return;
+        /* a FIN that does not ack the peer's last payload crossed it: the
+         * closing side had not seen it, so it is not what the side was
+         * idle since (the request of a race that crossed the server's
+         * idle-close FIN) */
+        if ((seg->flags & (TH_FIN | TH_ACK)) == (TH_FIN | TH_ACK) && !x->t[C_FIN + dir] && peerlast &&
+            seq_gt(c->s[!dir].data_seq, seg->ack)) {
+                c->mark_ack |= (uint8_t)(1u << (4 + dir));
+                peerlast = 0;
+        }
         if (first) {
                 uint32_t t = mylast > peerlast ? mylast : peerlast;
                 x->t[C_IDLE_REF] = t ? t : c->t[T_EST] ? c->t[T_EST] : c->t[T_SYNACK];
@@ -1067,7 +1076,8 @@ static void expand(const struct conn_table *t, const struct crec *r, int flags_o
                         o->last_fin_seq = cl->last_fin_seq[d];
                 if (o->fin.ts) {        /* no new payload follows a side's own FIN or RST */
                         o->fin_mylast = o->last_data_ts;
-                        o->fin_peerlast = peerlast(r, x, 0, d);
+                        /* (0 when the FIN crossed the peer's last payload) */
+                        o->fin_peerlast = r->mark_ack & (1u << (4 + d)) ? 0 : peerlast(r, x, 0, d);
                 }
                 if (o->rst.ts) {
                         o->rst_mylast = o->last_data_ts;

@@ -516,6 +516,42 @@ START_TEST(diagnosis_polling_timer_is_one_timer)
 }
 END_TEST
 
+/* Among the 5 s defaults, a server that drained the late requests (no
+ * RST) is one that drains (Apache httpd), one that reset them is not. */
+START_TEST(diagnosis_drained_races_tell_defaults_apart)
+{
+        for (int answered = 0; answered <= 1; answered++) {
+                const double reuse[] = { 5.1 };
+                struct summary s;
+                struct diagnosis d;
+                const struct server_diag *g;
+                int apache = 0;
+
+                sum_init(&s);
+                for (uint64_t id = 1; id <= 4; id++) {
+                        struct conn c = sconn(100 + id, 8080, 5.0);
+                        struct det_result r;
+                        memset(&r, 0, sizeof r);
+                        r.idle_before_close = 5.0 + 0.001 * (double)id;
+                        r.syn_to_close = NAN;
+                        with(&r, DET_DATA_AFTER_PEER_FIN, c.close_at + 1000);
+                        r.f[0].answered = (uint8_t)answered;
+                        summary_add(&s, &c, &r);
+                }
+                server_traffic(&s, 8080, NULL, 0, 0, reuse, 1);
+                g = diag_of(&s, &d, 0);
+                ck_assert_int_eq(g->verdict, V_IDLE_TIMEOUT_MISMATCH);
+                ck_assert_uint_ge(g->nlikely, 1);
+                for (size_t i = 0; i < g->nlikely; i++)
+                        apache += strstr(g->likely[i]->what, "Apache") != NULL;
+                ck_assert_int_eq(apache, answered ? 0 : (int)g->nlikely);
+                ck_assert_ptr_nonnull(strstr(g->remedy, answered ? "fail with a reset" : "drained them"));
+                diagnosis_free(&d);
+                summary_free(&s);
+        }
+}
+END_TEST
+
 /* Without data packets the timer cannot be measured: say so, and what to
  * capture; resets while busy are the server's own. */
 START_TEST(diagnosis_unknown_timer_and_busy_resets)
@@ -570,6 +606,7 @@ static Suite *detect_suite(void)
         tcase_add_test(sum, diagnosis_mismatch_with_races);
         tcase_add_test(sum, diagnosis_latent_mismatch_and_ok);
         tcase_add_test(sum, diagnosis_polling_timer_is_one_timer);
+        tcase_add_test(sum, diagnosis_drained_races_tell_defaults_apart);
         tcase_add_test(sum, diagnosis_unknown_timer_and_busy_resets);
         suite_add_tcase(s, peaks);
         suite_add_tcase(s, giveup);

@@ -1053,6 +1053,32 @@ START_TEST(one_step_new_request_after_response)
 }
 END_TEST
 
+/* A server FIN that does not ack the client's last request crossed it:
+ * the server was idle since its own last payload, not since that request
+ * (a reuse race whose request and FIN crossed); a FIN acking it was idle
+ * since the request. */
+START_TEST(fin_crossing_a_request_is_idle_since_the_response)
+{
+        open_and_exchange();                    /* response at 50 */
+        seg(6050, C, PA, C_NEXT, S_NEXT, 40);   /* the request ... */
+        seg(6051, S, FA, S_NEXT, C_NEXT, 0);    /* ... crosses the FIN */
+        seg(6052, S, TH_RST, S_NEXT + 1, 0, 0);
+        ck_assert_uint_eq(flush(), 1);
+        ck_assert_int_eq(recs[0].idle_ref, BASE + 50 * MS);
+        ck_assert_int_eq(recs[0].s[SERVER].fin_peerlast, 0);
+        ck_assert_int_eq(recs[0].s[SERVER].fin_mylast, BASE + 50 * MS);
+
+        nrecs = 0;
+        cli_port++;
+        open_and_exchange();
+        seg(6050, C, PA, C_NEXT, S_NEXT, 40);
+        seg(6051, S, FA, S_NEXT, C_NEXT + 40, 0);       /* acks it: saw it */
+        ck_assert_uint_eq(flush(), 1);
+        ck_assert_int_eq(recs[0].idle_ref, BASE + 6050 * MS);
+        ck_assert_int_eq(recs[0].s[SERVER].fin_peerlast, BASE + 6050 * MS);
+}
+END_TEST
+
 /* Effects 1, 19: a SYN (the client's, same ISN: no new connection) is
  * counted with its time and options. */
 START_TEST(one_step_excludes_syn)
@@ -1585,6 +1611,7 @@ static Suite *tcpsm_suite(void)
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, one_step_plain_segments);
         tcase_add_test(tc, one_step_new_request_after_response);
+        tcase_add_test(tc, fin_crossing_a_request_is_idle_since_the_response);
         tcase_add_test(tc, one_step_excludes_syn);
         tcase_add_test(tc, one_step_excludes_synack_new_isn);
         tcase_add_test(tc, one_step_excludes_ack_to_silent_peer);
