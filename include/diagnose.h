@@ -34,6 +34,10 @@ struct server_diag {
         const struct known_default *likely[SUM_MAX_LIKELY];
         size_t nlikely;
         const char *unknown;            /* why the timer is not measured, or NULL */
+        /* without it, in a SYN/FIN/RST-only capture: the server's FIN closes
+         * clustering after the SYN (the timer, for connections that carried
+         * one request), or NULL */
+        const struct sum_cluster *syn_hint;
         /* new requests on reused connections */
         uint64_t reuse_n;
         double reuse_p50, reuse_p99, reuse_max;         /* idle before them, s */

@@ -178,7 +178,7 @@ static void server_settings(const struct server_diag *g, char *buf, size_t len)
 
 static void mismatch(const struct sum_server *sv, struct server_diag *g, int flags_only)
 {
-        char set[256], above[32], below[32];
+        char set[256], above[32], below[64];
         size_t n = 0;
 
         if (g->reuse_n)
@@ -210,6 +210,9 @@ static void mismatch(const struct sum_server *sv, struct server_diag *g, int fla
                 snprintf(below, sizeof below, "%.0f s", floor(g->lo) - 1);
         else if (g->timer)
                 snprintf(below, sizeof below, "%.1f s", g->lo / 2);
+        else if (g->syn_hint)
+                snprintf(below, sizeof below, "%.0f s (from the closes after the SYN)",
+                         fmax(1, floor(g->syn_hint->pk.lo) - 1));
         else
                 snprintf(below, sizeof below, "the server's");
         snprintf(g->remedy, sizeof g->remedy,
@@ -234,6 +237,14 @@ static void diagnose_one(const struct summary *s, int flags_only, int i, struct 
                         sv->closes[CLOSE_SERVER_FIN] + sv->closes[CLOSE_SERVER_RST] ?
                         "the server's closes after idle do not form one timer (or are too few)" :
                         "the server closed no connection";
+        for (size_t c = 0; !g->timer && flags_only && c < s->nclusters && !g->syn_hint; c++)
+                if (s->clusters[c].server == i && s->clusters[c].measure == M_SYN_TO_CLOSE &&
+                    s->clusters[c].side == SERVER && s->clusters[c].how == HOW_FIN)
+                        g->syn_hint = &s->clusters[c];
+        if (g->syn_hint) {              /* its defaults, told apart as the timer's are */
+                g->lo = g->syn_hint->pk.lo;
+                likely_of(sv, g);
+        }
         reuse_of(sv, g);
         g->raced = sv->kinds[DET_DATA_AFTER_PEER_FIN] + sv->resets_idle;
         g->resets = sv->kinds[DET_REQUEST_RESET] - sv->resets_idle;

@@ -602,7 +602,8 @@ static json_t *jcluster(const struct report *r, const struct sum_cluster *k)
 static json_t *jdiag(const struct report *r, const struct server_diag *g)
 {
         const struct sum_server *sv = &r->sum->servers[g->server];
-        json_t *closes = json_object(), *idle = json_null(), *reuse = json_null(), *likely;
+        json_t *closes = json_object(), *idle = json_null(), *reuse = json_null(), *hint = json_null();
+        json_t *likely;
 
         for (int k = 0; k < CLOSE_NONE; k++)
                 json_object_set_new(closes, report_close_key((enum close_kind)k),
@@ -619,13 +620,25 @@ static json_t *jdiag(const struct report *r, const struct server_diag *g)
                                  "spread_s", jnum(g->spread), "min_s", jnum(g->lo), "max_s", jnum(g->hi),
                                  "likely", likely);
         }
+        if (g->syn_hint) {
+                const struct sum_cluster *c = g->syn_hint;
+                likely = json_array();
+                for (size_t i = 0; i < g->nlikely; i++)
+                        json_array_append_new(likely, json_pack("{s:s, s:f, s:s, s:s}",
+                                "cause", g->likely[i]->what, "seconds", g->likely[i]->seconds,
+                                "source", g->likely[i]->source, "setting", g->likely[i]->setting));
+                hint = json_pack("{s:I, s:I, s:o, s:o, s:o}", "count", (json_int_t)c->pk.count,
+                                 "of", (json_int_t)c->group_n, "center_s", jnum(c->pk.center),
+                                 "spread_s", jnum(c->pk.spread), "likely", likely);
+        }
         if (g->reuse_n)
                 reuse = json_pack("{s:I, s:o, s:o, s:o}", "requests", (json_int_t)g->reuse_n,
                                   "idle_max_s", jnum(g->reuse_max), "idle_p50_s", jnum(g->reuse_p50),
                                   "idle_p99_s", jnum(g->reuse_p99));
-        return json_pack("{s:o, s:I, s:o, s:o, s:s?, s:o, s:{s:I, s:I, s:I, s:I}, s:I, s:{s:s, s:s, s:s}}",
+        return json_pack("{s:o, s:I, s:o, s:o, s:s?, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:I, s:{s:s, s:s, s:s}}",
                          "server", jendpoint(sv->family, &sv->ep), "connections", (json_int_t)sv->conns,
                          "closes", closes, "idle_close", idle, "idle_close_unknown", g->unknown,
+                         "syn_to_close_hint", hint,
                          "reuse", reuse, "races",
                          "data_after_peer_fin", (json_int_t)sv->kinds[DET_DATA_AFTER_PEER_FIN],
                          "data_after_peer_rst", (json_int_t)sv->kinds[DET_DATA_AFTER_PEER_RST],

@@ -456,6 +456,15 @@ static void text_servers(FILE *out, const struct report *r)
                 } else {
                         fprintf(out, "    idle close: not measured: %s\n", g->unknown);
                 }
+                if (g->syn_hint) {
+                        const struct sum_cluster *c = g->syn_hint;
+                        fprintf(out, "    SYN to close: %zu of %" PRIu64 " server FIN closes at %.2f +- %.2f s "
+                                "after the SYN (the idle timer, if those connections carried one "
+                                "request)\n", c->pk.count, c->group_n, c->pk.center, c->pk.spread);
+                        for (size_t k = 0; k < g->nlikely; k++)
+                                fprintf(out, "      consistent with %s [%s]\n", g->likely[k]->what,
+                                        g->likely[k]->source);
+                }
                 if (g->reuse_n && g->verdict == V_IDLE_TIMEOUT_MISMATCH)
                         fprintf(out, "    reuse: %" PRIu64 " request%s on reused connections, idle before them "
                                 "p50 %.3f p99 %.3f max %.3f s\n", g->reuse_n, g->reuse_n == 1 ? "" : "s",

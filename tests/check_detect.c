@@ -552,6 +552,39 @@ START_TEST(diagnosis_drained_races_tell_defaults_apart)
 }
 END_TEST
 
+/* SYN/FIN/RST-only: no idle times, but the server's FINs after the SYN
+ * cluster at its timer when connections carry one request: a hint. */
+START_TEST(diagnosis_flags_only_hint_from_syn_to_close)
+{
+        struct summary s;
+        struct diagnosis d;
+        const struct server_diag *g;
+
+        sum_init(&s);
+        for (uint64_t id = 1; id <= 5; id++) {
+                struct conn c = sconn(200 + id, 3000, 6.0 + 0.001 * (double)id);
+                struct det_result r;
+                memset(&r, 0, sizeof r);
+                r.idle_before_close = NAN;
+                r.syn_to_close = 6.0 + 0.001 * (double)id;
+                with(&r, DET_DATA_AFTER_PEER_FIN, c.close_at + 1000);
+                r.f[0].answered = 1;
+                r.f[0].inferred = 1;
+                summary_add(&s, &c, &r);
+        }
+        g = diag_of(&s, &d, 1);
+        ck_assert(!g->timer);
+        ck_assert_ptr_nonnull(g->unknown);
+        ck_assert_ptr_nonnull(g->syn_hint);
+        ck_assert_double_eq_tol(g->syn_hint->pk.center, 6.003, 0.01);
+        ck_assert_uint_ge(g->nlikely, 1);
+        ck_assert_ptr_nonnull(strstr(g->likely[0]->what, "Node.js"));
+        ck_assert_ptr_nonnull(strstr(g->remedy, "below 5 s (from the closes after the SYN)"));
+        diagnosis_free(&d);
+        summary_free(&s);
+}
+END_TEST
+
 /* Without data packets the timer cannot be measured: say so, and what to
  * capture; resets while busy are the server's own. */
 START_TEST(diagnosis_unknown_timer_and_busy_resets)
@@ -607,6 +640,7 @@ static Suite *detect_suite(void)
         tcase_add_test(sum, diagnosis_latent_mismatch_and_ok);
         tcase_add_test(sum, diagnosis_polling_timer_is_one_timer);
         tcase_add_test(sum, diagnosis_drained_races_tell_defaults_apart);
+        tcase_add_test(sum, diagnosis_flags_only_hint_from_syn_to_close);
         tcase_add_test(sum, diagnosis_unknown_timer_and_busy_resets);
         suite_add_tcase(s, peaks);
         suite_add_tcase(s, giveup);
