@@ -190,6 +190,10 @@ START_TEST(likely_allows_late_timers_not_early_ones)
         ck_assert_uint_eq(cluster_likely(M_IDLE_BEFORE_CLOSE, 0, 10.0, 10.0, k, 4), 0);
         ck_assert_uint_eq(cluster_likely(M_CONNECT_GIVE_UP, 0, 0.0, 1.0, k, 4), 1);
         ck_assert_uint_eq(cluster_likely(M_IDLE_BEFORE_CLOSE, 1, 1.0, 1.0, k, 4), 0);
+        /* the kernel's linear-first give-up (11 s) up to 1/8 late, not more */
+        ck_assert_uint_eq(cluster_likely(M_CONNECT_GIVE_UP, 0, 12.3, 12.3, k, 4), 1);
+        ck_assert_ptr_nonnull(strstr(k[0]->what, "linear-first"));
+        ck_assert_uint_eq(cluster_likely(M_CONNECT_GIVE_UP, 0, 12.5, 12.5, k, 4), 0);
 }
 END_TEST
 
