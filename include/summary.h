@@ -83,6 +83,11 @@ struct sum_cluster {
         const char *remedy;
         struct example ex[SUM_EXAMPLES];
         size_t nexamples;
+        /* syn_to_close: a whole multiple (>= 2) of the same server's idle
+         * close, idle_s: connections that carried that many requests, each
+         * followed by the idle timer; no default is named then (0: not) */
+        int idle_multiple;
+        double idle_s;
 };
 
 struct summary_opts {

@@ -589,14 +589,16 @@ static json_t *jcluster(const struct report *r, const struct sum_cluster *k)
                                                         "source", k->likely[i]->source));
         for (size_t i = 0; i < k->nexamples; i++)
                 json_array_append_new(ex, json_integer((json_int_t)k->ex[i].id));
-        return json_pack("{s:s, s:s, s:s?, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}",
+        return json_pack("{s:s, s:s, s:s?, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}",
                          "measure", cluster_measure_name(k->measure),
                          "closing_side", report_side_name(k->side), "how", report_how_name(k->how),
                          "server", jserver(r, k->server), "count", (json_int_t)k->pk.count,
                          "share", jnum(k->group_n ? (double)k->pk.count / (double)k->group_n : 0),
                          "center_s", jnum(k->pk.center), "spread_s", jnum(k->pk.spread),
                          "min_s", jnum(k->pk.lo), "max_s", jnum(k->pk.hi),
-                         "likely", likely, "remedy", k->remedy, "examples", ex);
+                         "likely", likely, "idle_multiple", k->idle_multiple ?
+                         json_pack("{s:i, s:o}", "times", k->idle_multiple, "idle_s", jnum(k->idle_s)) :
+                         json_null(), "remedy", k->remedy, "examples", ex);
 }
 
 static json_t *jdiag(const struct report *r, const struct server_diag *g)

@@ -261,7 +261,10 @@ static void text_cluster_line(FILE *out, const struct report *r, const struct su
         for (size_t i = 0; i < c->nlikely; i++)
                 fprintf(out, "%s  likely: consistent with %s [%s]\n", indent, c->likely[i]->what,
                         c->likely[i]->source);
-        if (!c->nlikely)
+        if (c->idle_multiple)
+                fprintf(out, "%s  likely: %d times this server's %.2f s idle close: connections that "
+                        "carried %d requests\n", indent, c->idle_multiple, c->idle_s, c->idle_multiple);
+        else if (!c->nlikely)
                 fprintf(out, "%s  likely: no well-known default at %.1f s: a configured timeout\n",
                         indent, c->pk.center);
         fprintf(out, "%s  remedy: %s\n", indent, c->remedy);

@@ -418,6 +418,27 @@ static void drop_repeats(struct summary *s)
         s->nclusters = k;
 }
 
+/* A server's syn_to_close cluster at 2, 3 ... times its idle-close
+ * cluster is connections that carried that many requests, not a timer of
+ * its own (Apache's 9.96 s with its 5 s timer is not CherryPy's 10 s). */
+static void idle_multiples(struct summary *s)
+{
+        for (size_t i = 0; i < s->nclusters; i++) {
+                struct sum_cluster *c = &s->clusters[i];
+                for (size_t j = 0; c->measure == M_SYN_TO_CLOSE && c->server >= 0 && j < s->nclusters; j++) {
+                        const struct sum_cluster *g = &s->clusters[j];
+                        double k = g->pk.center > 0 ? c->pk.center / g->pk.center : 0;
+                        if (g->measure != M_IDLE_BEFORE_CLOSE || g->server != c->server ||
+                            g->side != c->side || round(k) < 2 || fabs(k - round(k)) > 0.05 * round(k))
+                                continue;
+                        c->idle_multiple = (int)round(k);
+                        c->idle_s = g->pk.center;
+                        c->nlikely = 0;
+                        break;
+                }
+        }
+}
+
 /* Each kind's server, as an index into the (sorted) servers. */
 static void kind_servers(struct summary *s)
 {
@@ -470,6 +491,7 @@ int summary_finish(struct summary *s)
                 for (size_t i = 0; i < s->nclusters; i++)
                         s->clusters[i].server = 0;
         drop_repeats(s);
+        idle_multiples(s);
         kind_servers(s);
         if (s->nclusters)
                 qsort(s->clusters, s->nclusters, sizeof *s->clusters, by_count);

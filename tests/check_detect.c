@@ -404,6 +404,42 @@ START_TEST(drained_race_inferred_from_client_fin_seq)
 }
 END_TEST
 
+/* SYN-to-close at twice a server's idle close is two requests' worth of
+ * its timer, not a 10 s default of some other server. */
+START_TEST(summary_syn_to_close_at_a_multiple_of_the_idle_close)
+{
+        struct summary s;
+        int found = 0;
+
+        sum_init(&s);
+        for (uint64_t id = 1; id <= 12; id++) {
+                int two = id > 6;
+                struct conn c = sconn(id, 18103, two ? 10.0 : 5.0);
+                struct det_result d;
+                memset(&d, 0, sizeof d);
+                d.idle_before_close = 5.0 + 0.001 * (double)id;
+                d.syn_to_close = (two ? 10.0 : 5.0) + 0.001 * (double)id;
+                summary_add(&s, &c, &d);
+        }
+        ck_assert_int_eq(summary_finish(&s), 0);
+        for (size_t i = 0; i < s.nclusters; i++) {
+                const struct sum_cluster *c = &s.clusters[i];
+                if (c->measure != M_SYN_TO_CLOSE)
+                        continue;
+                if (c->pk.center > 8) {
+                        found = 1;
+                        ck_assert_int_eq(c->idle_multiple, 2);
+                        ck_assert_double_eq_tol(c->idle_s, 5.0, 0.02);
+                        ck_assert_uint_eq(c->nlikely, 0);       /* not CherryPy's 10 s */
+                } else {
+                        ck_assert_int_eq(c->idle_multiple, 0);
+                }
+        }
+        ck_assert(found);
+        summary_free(&s);
+}
+END_TEST
+
 /* ---- the per-server diagnosis ---- */
 
 /* n connections to :port closed by the server's FIN after idle[i] s; the
@@ -639,6 +675,7 @@ static Suite *detect_suite(void)
         tcase_add_test(dist, summary_percentiles_nearest_rank);
         tcase_add_test(sum, summary_ranks_each_connection_once);
         tcase_add_test(sum, summary_attributes_kinds_and_clusters_to_servers);
+        tcase_add_test(sum, summary_syn_to_close_at_a_multiple_of_the_idle_close);
         tcase_add_test(races, drained_race_inferred_from_client_fin_seq);
         tcase_add_test(sum, diagnosis_mismatch_with_races);
         tcase_add_test(sum, diagnosis_latent_mismatch_and_ok);
