@@ -111,9 +111,6 @@ struct summary {
         uint64_t kind_inferred[DET_NKINDS]; /* ranked, only inferred */
         struct hist kind_h[DET_NKINDS]; /* each kind's measure (see detect_kind_value) */
         struct example kind_ex[DET_NKINDS][SUM_EXAMPLES];
-        struct endpoint kind_srv[DET_NKINDS];   /* the server of the ranked connections, */
-        uint8_t kind_srv_family[DET_NKINDS];
-        uint8_t kind_srv_many[DET_NKINDS];      /*   unless they are on several */
         struct hist h[2][2][2];         /* all servers */
         struct giveup gu;
         struct sum_server *servers;     /* the first max_servers endpoints */
@@ -121,8 +118,9 @@ struct summary {
         uint64_t other_server_conns;    /* connections to endpoints beyond those */
         int oom;                        /* some statistics are missing */
         /* filled by summary_finish */
-        int kind_server[DET_NKINDS];    /* index into servers of kind_srv, -1 = several or
-                                           not among them */
+        int kind_server[DET_NKINDS];    /* index into servers of the one server all the
+                                           kind's ranked connections are on, -1 = several
+                                           or not among them */
         struct sum_dist *dists;
         size_t ndists;
         struct sum_cluster *clusters;   /* largest first */

@@ -85,9 +85,11 @@ static char *out_room(struct analysis *a)
 
 /* The record of one finished connection, into the output: kept in the
  * spool for an ordered writer, else made in the records buffer (with a
- * line per finding when the writer has them). */
-static void write_record(struct analysis *a, const struct conn *c, const struct det_result *dr)
+ * line per finding when the writer has them).  On the reading thread
+ * (the hand-over's write callback with two threads). */
+static void write_record(void *ctx, const struct conn *c, const struct det_result *dr)
 {
+        struct analysis *a = ctx;
         const struct writer *w = a->cfg.writer;
         size_t n;
 
@@ -150,11 +152,6 @@ static void apply_batch(void *ctx, const struct segment *seg, size_t n)
         }
 }
 
-/* (reading thread) A finished connection came back from the worker. */
-static void write_record_cb(void *ctx, const struct conn *c, const struct det_result *d)
-{
-        write_record(ctx, c, d);
-}
 
 /* One finished connection: the detectors and the summary here (the worker
  * with two threads), then its record. */
@@ -212,7 +209,7 @@ struct analysis *analysis_create(const struct rs_config *cfg, FILE *out)
         }
         a->sm.on_reuse = on_reuse;
         if (cfg->threads > 1) {
-                struct handover_calls calls = { apply_batch, write_record_cb, a };
+                struct handover_calls calls = { apply_batch, write_record, a };
                 a->ho = handover_start(&calls);
         }
         return a;

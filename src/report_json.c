@@ -605,34 +605,28 @@ static json_t *jdiag(const struct report *r, const struct server_diag *g)
 {
         const struct sum_server *sv = &r->sum->servers[g->server];
         json_t *closes = json_object(), *idle = json_null(), *reuse = json_null(), *hint = json_null();
-        json_t *likely;
+        json_t *likely = json_array();  /* of the timer, or of the hint without one */
 
+        for (size_t i = 0; i < g->nlikely; i++)
+                json_array_append_new(likely, json_pack("{s:s, s:f, s:s, s:s}",
+                        "cause", g->likely[i]->what, "seconds", g->likely[i]->seconds,
+                        "source", g->likely[i]->source, "setting", g->likely[i]->setting));
         for (int k = 0; k < CLOSE_NONE; k++)
                 json_object_set_new(closes, report_close_key((enum close_kind)k),
                                     json_integer((json_int_t)sv->closes[k]));
-        if (g->timer) {
-                likely = json_array();
-                for (size_t i = 0; i < g->nlikely; i++)
-                        json_array_append_new(likely, json_pack("{s:s, s:f, s:s, s:s}",
-                                "cause", g->likely[i]->what, "seconds", g->likely[i]->seconds,
-                                "source", g->likely[i]->source, "setting", g->likely[i]->setting));
+        if (g->timer)
                 idle = json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o}",
                                  "how", report_how_name(g->how), "count", (json_int_t)g->count,
                                  "of", (json_int_t)g->of, "center_s", jnum(g->center),
                                  "spread_s", jnum(g->spread), "min_s", jnum(g->lo), "max_s", jnum(g->hi),
-                                 "likely", likely);
-        }
+                                 "likely", json_incref(likely));
         if (g->syn_hint) {
                 const struct sum_cluster *c = g->syn_hint;
-                likely = json_array();
-                for (size_t i = 0; i < g->nlikely; i++)
-                        json_array_append_new(likely, json_pack("{s:s, s:f, s:s, s:s}",
-                                "cause", g->likely[i]->what, "seconds", g->likely[i]->seconds,
-                                "source", g->likely[i]->source, "setting", g->likely[i]->setting));
                 hint = json_pack("{s:I, s:I, s:o, s:o, s:o}", "count", (json_int_t)c->pk.count,
                                  "of", (json_int_t)c->group_n, "center_s", jnum(c->pk.center),
-                                 "spread_s", jnum(c->pk.spread), "likely", likely);
+                                 "spread_s", jnum(c->pk.spread), "likely", json_incref(likely));
         }
+        json_decref(likely);
         if (g->reuse_n)
                 reuse = json_pack("{s:I, s:o, s:o, s:o}", "requests", (json_int_t)g->reuse_n,
                                   "idle_max_s", jnum(g->reuse_max), "idle_p50_s", jnum(g->reuse_p50),

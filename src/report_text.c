@@ -435,6 +435,7 @@ static void text_servers(FILE *out, const struct report *r)
         for (size_t i = 0; d && i < d->n; i++) {
                 const struct server_diag *g = &d->srv[i];
                 const struct sum_server *sv = &r->sum->servers[g->server];
+                int mismatch = g->verdict == V_IDLE_TIMEOUT_MISMATCH;
                 char ep[96];
 
                 if (g->verdict == V_OK)
@@ -445,18 +446,16 @@ static void text_servers(FILE *out, const struct report *r)
                 fprintf(out, "\n  %s: %s (%" PRIu64 " of %" PRIu64 " connection%s)\n    %s\n", ep,
                         verdict_name(g->verdict), g->affected, sv->conns, sv->conns == 1 ? "" : "s",
                         g->text);
-                if (g->verdict != V_IDLE_TIMEOUT_MISMATCH && g->verdict != V_SERVER_RESETS_REQUESTS) {
+                if (!mismatch && g->verdict != V_SERVER_RESETS_REQUESTS) {
                         fprintf(out, "    remedy: %s\n", g->remedy);
                         continue;
                 }
-                if (g->verdict == V_SERVER_RESETS_REQUESTS) {
-                        ;
-                } else if (g->timer) {
+                if (mismatch && g->timer) {
                         fprintf(out, "    idle close: %" PRIu64 " of %" PRIu64 " server %s closes at %.2f .. %.2f s "
                                 "idle (median %.2f)\n", g->count, g->of, g->how == HOW_RST ? "RST" : "FIN",
                                 g->lo, g->hi, g->center);
                         text_likely(out, g);
-                } else {
+                } else if (mismatch) {
                         fprintf(out, "    idle close: not measured: %s\n", g->unknown);
                 }
                 if (g->syn_hint) {
@@ -468,7 +467,7 @@ static void text_servers(FILE *out, const struct report *r)
                                 fprintf(out, "      consistent with %s [%s]\n", g->likely[k]->what,
                                         g->likely[k]->source);
                 }
-                if (g->reuse_n && g->verdict == V_IDLE_TIMEOUT_MISMATCH)
+                if (mismatch && g->reuse_n)
                         fprintf(out, "    reuse: %" PRIu64 " request%s on reused connections, idle before them "
                                 "p50 %.3f p99 %.3f max %.3f s\n", g->reuse_n, g->reuse_n == 1 ? "" : "s",
                                 g->reuse_p50, g->reuse_p99, g->reuse_max);

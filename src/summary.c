@@ -211,12 +211,6 @@ static void count_kinds(struct summary *s, struct sum_server *sv, const struct c
                         s->oom = 1;
                 if (s->kind_ranked[k] < SUM_EXAMPLES)
                         example_set(&s->kind_ex[k][s->kind_ranked[k]], c, first[k]->at);
-                if (!s->kind_ranked[k]) {
-                        s->kind_srv[k] = c->srv;
-                        s->kind_srv_family[k] = c->family;
-                } else if (s->kind_srv_family[k] != c->family || !endpoint_eq(&s->kind_srv[k], &c->srv)) {
-                        s->kind_srv_many[k] = 1;
-                }
                 s->kind_ranked[k]++;
                 s->kind_inferred[k] += !direct[k];
                 if (!sv)
@@ -439,14 +433,14 @@ static void idle_multiples(struct summary *s)
         }
 }
 
-/* Each kind's server, as an index into the (sorted) servers. */
+/* Each kind's server, as an index into the (sorted) servers: the one
+ * that has all of the kind's ranked connections. */
 static void kind_servers(struct summary *s)
 {
         for (int k = 0; k < DET_NKINDS; k++) {
                 s->kind_server[k] = -1;
-                for (size_t i = 0; s->kind_ranked[k] && !s->kind_srv_many[k] && i < s->nservers; i++)
-                        if (s->servers[i].family == s->kind_srv_family[k] &&
-                            endpoint_eq(&s->servers[i].ep, &s->kind_srv[k]))
+                for (size_t i = 0; s->kind_ranked[k] && i < s->nservers; i++)
+                        if (s->servers[i].kinds[k] == s->kind_ranked[k])
                                 s->kind_server[k] = (int)i;
         }
 }
